@@ -12,6 +12,8 @@ static _Thread_local char errmsg[MMR_ERRLEN];
 static _Thread_local enum mmr_err errcode;
 
 static void vset(enum mmr_err code, int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vset(enum mmr_err code, int err, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 
