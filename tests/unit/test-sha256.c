@@ -23,7 +23,7 @@ static void test_million_a_incremental(void **state)
 {
 	struct mmr_sha256 s;
 	unsigned char d[32];
-	char chunk[1000];
+	char chunk[1001];
 
 	(void)state;
 	memset(chunk, 'a', sizeof(chunk));
