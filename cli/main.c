@@ -17,6 +17,21 @@ const struct mmr_cmd mmr_commands[] = {
 	  "show what this machine supports: tracefs, events, privileges, KVM/qemu",
 	  "mmreplay info [--json]\n"
 	  "  --json   machine-readable output\n" },
+	{ "record", cmd_record,
+	  "trace a command, running processes or the system into a trace file",
+	  "mmreplay record [OPTIONS] -- CMD [ARGS]   trace CMD and all its descendants\n"
+	  "       mmreplay record [OPTIONS] -p PID[,PID] trace running processes\n"
+	  "       mmreplay record [OPTIONS] -a          trace the whole system\n"
+	  "  -o, --output FILE    trace file (default mmreplay.jsonl; .zst compresses)\n"
+	  "  -e, --events GROUPS  faults,tasks,vm,reclaim,locks or all (default all)\n"
+	  "  -d, --duration SEC   stop after SEC seconds (default: when CMD/PIDs end, or Ctrl-C)\n"
+	  "      --comm REGEX     with -a: only processes whose name matches\n"
+	  "      --cgroup PATH    with -a: only processes in this cgroup (v2 path)\n"
+	  "  -z, --zstd           compress with zstd\n"
+	  "      --keep-paths     keep file paths (default: sha256 of each path)\n"
+	  "  -b, --buffer-kb N    ring buffer per CPU in KiB (default 16384)\n"
+	  "  -q, --quiet          no summary\n"
+	  "Ctrl-C stops cleanly and writes the footer. Needs root.\n" },
 	{ "validate", cmd_validate,
 	  "check trace and result files against their schema",
 	  "mmreplay validate [-q] FILE...\n"

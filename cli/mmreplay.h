@@ -36,6 +36,7 @@ void print_usage(const struct mmr_cmd *cmd);
 
 #define CMD(x) int cmd_##x(int argc, char **argv)
 CMD(info);
+CMD(record);
 CMD(validate);
 #undef CMD
 

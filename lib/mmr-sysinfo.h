@@ -3,6 +3,7 @@
 #ifndef MMR_SYSINFO_H
 #define MMR_SYSINFO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mmr_sysinfo {
@@ -20,5 +21,8 @@ struct mmr_sysinfo {
 int mmr_sysinfo_get(struct mmr_sysinfo *si);
 /* CLOCK_MONOTONIC in ns: the "mono" trace clock reads the same clock. */
 uint64_t mmr_now_ns(void);
+
+/* True when none of the pids exists any more. */
+bool mmr_pids_all_gone(const int32_t *pids, unsigned n);
 
 #endif

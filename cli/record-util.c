@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmr-probe.h"
+#include "mmr-recorder.h"
+#include "record-util.h"
+
+char *mmr_join_argv(char **argv, int argc)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+void mmr_record_report_missing(struct mmr_recorder *rec, FILE *f)
+{
+	unsigned n;
+	const char *const *missing = mmr_recorder_missing(rec, &n);
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *what = "its data";
+
+		for (const struct mmr_wanted_event *e = mmr_wanted_events; e->system; e++) {
+			size_t l = strlen(e->system);
+
+			if (!strncmp(missing[i], e->system, l) && missing[i][l] == ':' &&
+			    !strcmp(missing[i] + l + 1, e->name))
+				what = e->lost;
+		}
+		fprintf(f, "mmreplay record: this kernel has no %s: the trace will lack %s\n",
+			missing[i], what);
+	}
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 10ull << 20)
+		snprintf(buf, len, "%.1f MiB", b / 1048576.0);
+	else if (b >= 10ull << 10)
+		snprintf(buf, len, "%.1f KiB", b / 1024.0);
+	else
+		snprintf(buf, len, "%" PRIu64 " B", b);
+}
+
+void mmr_record_summary(const struct mmr_record_out *out, struct mmr_recorder *rec,
+			const char *path, uint64_t elapsed_ns, FILE *f)
+{
+	struct mmr_recorder_stats st;
+	uint64_t events = 0;
+	char size[32];
+
+	mmr_recorder_get_stats(rec, &st);
+	for (int t = MMR_EV_NONE + 1; t < MMR_EV__COUNT; t++)
+		events += out->counts[t];
+	human_bytes(out->bytes, size, sizeof(size));
+	fprintf(f, "\nrecorded %.2f s into %s: %s, %" PRIu64 " lines, %.1f bytes/line\n",
+		elapsed_ns / 1e9, path, size, events,
+		events ? (double)out->bytes / events : 0.0);
+	fprintf(f, "  %-12s %12s\n", "event", "lines");
+	for (int t = MMR_EV_NONE + 1; t < MMR_EV__COUNT; t++)
+		if (out->counts[t])
+			fprintf(f, "  %-12s %12" PRIu64 "\n", mmr_ev_name(t), out->counts[t]);
+	fprintf(f, "  faults: %" PRIu64 " pages in %" PRIu64 " lines (%.2f bytes/fault)\n",
+		out->faults, out->counts[MMR_EV_FAULT],
+		out->faults ? (double)out->bytes / out->faults : 0.0);
+	fprintf(f, "  forks: %" PRIu64 ", raw events read: %" PRIu64 ", distinct stacks: %" PRIu64 "\n",
+		out->counts[MMR_EV_FORK], st.raw_events, st.stacks);
+	if (st.unmatched_lock || st.unmatched_contention || st.unmatched_syscall)
+		fprintf(f, "  unmatched: %" PRIu64 " syscall, %" PRIu64 " mmap_lock, %" PRIu64
+			" contention events (recording started or stopped mid-way)\n",
+			st.unmatched_syscall, st.unmatched_lock, st.unmatched_contention);
+	if (out->lost)
+		fprintf(f, "  LOST EVENTS: %" PRIu64 " (ring buffer overruns; raise --buffer-kb)\n",
+			out->lost);
+	else
+		fprintf(f, "  lost events: 0\n");
+}
