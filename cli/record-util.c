@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <inttypes.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,16 @@ void mmr_record_summary(const struct mmr_record_out *out, struct mmr_recorder *r
 		fprintf(f, "  unmatched: %" PRIu64 " syscall, %" PRIu64 " mmap_lock, %" PRIu64
 			" contention events (recording started or stopped mid-way)\n",
 			st.unmatched_syscall, st.unmatched_lock, st.unmatched_contention);
+	{
+		struct rusage ru;
+
+		/* the recorder's own CPU, not the traced command's */
+		getrusage(RUSAGE_SELF, &ru);
+		double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			     ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+		fprintf(f, "  recorder CPU: %.3f s (%.1f%% of one core)\n", cpu,
+			elapsed_ns ? 100.0 * cpu / (elapsed_ns / 1e9) : 0.0);
+	}
 	if (out->lost)
 		fprintf(f, "  LOST EVENTS: %" PRIu64 " (ring buffer overruns; raise --buffer-kb)\n",
 			out->lost);

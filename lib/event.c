@@ -281,8 +281,12 @@ size_t mmr_event_format(const struct mmr_event *ev, char *buf, size_t len)
 {
 	struct fmt f = { buf, len, 0 };
 
-	put(&f, "{\"ev\":\"%s\",\"ts\":%" PRIu64 ",\"pid\":%" PRId32 ",\"tid\":%" PRId32,
-	    mmr_ev_name(ev->type), ev->ts, ev->pid, ev->tid);
+	/* A stack is a definition, not something a task did: no ts/pid/tid. */
+	if (ev->type == MMR_EV_STACK)
+		put(&f, "{\"ev\":\"stack\"");
+	else
+		put(&f, "{\"ev\":\"%s\",\"ts\":%" PRIu64 ",\"pid\":%" PRId32 ",\"tid\":%" PRId32,
+		    mmr_ev_name(ev->type), ev->ts, ev->pid, ev->tid);
 	switch (ev->type) {
 	case MMR_EV_FORK:
 		put(&f, ",\"child\":%" PRId32 ",\"thread\":%s,\"flags\":%" PRIu64,

@@ -6,7 +6,7 @@ pkgs="build-essential meson ninja-build pkg-config python3
 libtracefs-dev libtraceevent-dev libjson-c-dev libcurl4-openssl-dev libzstd-dev
 libcmocka-dev libsqlite3-dev libmicrohttpd-dev
 clang llvm libclang-rt-dev valgrind zstd python3-jsonschema
-linux-perf procps util-linux kmod"
+linux-perf procps util-linux kmod bc"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -4,6 +4,7 @@
 #include "test-util.h"
 #include "mmr-error.h"
 #include "mmr-event.h"
+#include "mmr-schema.h"
 
 static void test_names_round_trip(void **state)
 {
@@ -62,6 +63,9 @@ static void round_trip(const struct mmr_event *in, struct mmr_event *out)
 	assert_int_equal(buf[n - 1], '\n');
 	o = json_tokener_parse(buf);
 	assert_non_null(o);
+	/* what the writer produces must satisfy the published schema */
+	if (mmr_schema_validate(mmr_schema_get("trace.v1"), o) < 0)
+		fail_msg("schema rejects %s: %s", buf, mmr_strerror());
 	if (mmr_event_from_json(o, out) < 0)
 		fail_msg("parse back of %s failed: %s", buf, mmr_strerror());
 	json_object_put(o);
