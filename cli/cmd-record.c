@@ -252,7 +252,7 @@ out:
 			kill(child, stop_signal ? stop_signal : SIGTERM);
 		waitpid(child, NULL, 0);
 	}
-	mmr_record_out_abort(&out);
+	mmr_record_out_release(&out);
 	mmr_recorder_free(rec);
 	free(pids);
 	free(cmdline);

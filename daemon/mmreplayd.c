@@ -309,7 +309,7 @@ fail:
 	mmrd_log("%s", mmr_strerror());
 	ret = mmr_errcode() == MMR_E_NOTSUP ? 4 : 1;
 out:
-	mmr_record_out_abort(&d->out);
+	mmr_record_out_release(&d->out);
 	mmrd_uploader_free(d->up);
 	mmr_recorder_free(d->rec);
 	return ret;

@@ -16,6 +16,13 @@
 struct mmr_recorder;
 struct mmr_trace_writer;
 
+/* A stack seen in this recording; frames are owned by the recorder. */
+struct mmr_record_stack {
+	uint32_t nframes;
+	char **frames;
+	bool written;		/* defined in the current file */
+};
+
 struct mmr_record_out {
 	struct mmr_trace_writer *w;
 	char *path;		/* final name */
@@ -24,6 +31,12 @@ struct mmr_record_out {
 	/* kept after close for summaries */
 	uint64_t counts[MMR_EV__COUNT];
 	uint64_t faults, bytes, lost;
+	/*
+	 * Stacks by id, kept across files: a rotated file must define every
+	 * stack it references even when an earlier file defined it first.
+	 */
+	struct mmr_record_stack *stacks;
+	uint32_t nstacks;
 };
 
 /*
@@ -42,5 +55,7 @@ int mmr_record_out_event(const struct mmr_event *ev, void *arg);
 int mmr_record_out_close(struct mmr_record_out *out, struct mmr_recorder *rec, bool final);
 /* Drop an unfinished file (its .tmp is removed); no-op after close. */
 void mmr_record_out_abort(struct mmr_record_out *out);
+/* At the end of the recording: abort if open, and free the stack table. */
+void mmr_record_out_release(struct mmr_record_out *out);
 
 #endif

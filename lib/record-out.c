@@ -20,7 +20,14 @@ int mmr_record_out_open(struct mmr_record_out *out, struct mmr_recorder *rec,
 	struct mmr_trace_header h;
 	int r = -1;
 
+	struct mmr_record_stack *stacks = out->stacks;
+	uint32_t nstacks = out->nstacks;
+
 	memset(out, 0, sizeof(*out));
+	out->stacks = stacks;
+	out->nstacks = nstacks;
+	for (uint32_t i = 0; i < nstacks; i++)
+		stacks[i].written = false;
 	if (mmr_trace_header_init(&h) < 0)
 		return -1;
 	h.paths_hashed = hash_paths;
@@ -49,10 +56,51 @@ out:
 	return r;
 }
 
+static struct mmr_record_stack *stack_slot(struct mmr_record_out *out, uint32_t id)
+{
+	if (id >= out->nstacks) {
+		uint32_t n = id + 64;
+		struct mmr_record_stack *ns = realloc(out->stacks, n * sizeof(*ns));
+
+		if (!ns) {
+			mmr_seterr(MMR_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		memset(ns + out->nstacks, 0, (n - out->nstacks) * sizeof(*ns));
+		out->stacks = ns;
+		out->nstacks = n;
+	}
+	return &out->stacks[id];
+}
+
 int mmr_record_out_event(const struct mmr_event *ev, void *arg)
 {
 	struct mmr_record_out *out = arg;
+	struct mmr_record_stack *s;
 
+	if (ev->type == MMR_EV_STACK) {
+		s = stack_slot(out, ev->stack.id);
+		if (!s)
+			return -1;
+		s->nframes = ev->stack.nframes;
+		s->frames = ev->stack.frames;
+		s->written = true;
+	} else if (ev->type == MMR_EV_CONTENTION && ev->contention.stack) {
+		s = stack_slot(out, ev->contention.stack);
+		if (!s)
+			return -1;
+		if (!s->written && s->frames) {
+			struct mmr_event def = { .type = MMR_EV_STACK };
+
+			/* defined in an earlier file of this recording: define it again */
+			def.stack.id = ev->contention.stack;
+			def.stack.nframes = s->nframes;
+			def.stack.frames = s->frames;
+			if (mmr_trace_writer_event(out->w, &def) < 0)
+				return -1;
+			s->written = true;
+		}
+	}
 	return mmr_trace_writer_event(out->w, ev);
 }
 
@@ -127,4 +175,12 @@ void mmr_record_out_abort(struct mmr_record_out *out)
 	}
 	free(out->path);
 	out->path = NULL;
+}
+
+void mmr_record_out_release(struct mmr_record_out *out)
+{
+	mmr_record_out_abort(out);
+	free(out->stacks);
+	out->stacks = NULL;
+	out->nstacks = 0;
 }

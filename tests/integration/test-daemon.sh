@@ -8,13 +8,11 @@ WORKLOAD=${MMR_WORKLOAD:?}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -d /sys/kernel/tracing/events ] || { echo "SKIP: tracefs not mounted"; exit 77; }
 
-instances() { ls -d /sys/kernel/tracing/instances/mmreplay-* 2>/dev/null | wc -l; }
-before=$(instances)
-activity() { for i in 1 2 3; do "$WORKLOAD" >/dev/null 2>&1; done; }
+activity() { "$WORKLOAD" -n 2 -s 0.5 -m 4 >/dev/null 2>&1; }
 
 # 1. rotate with SIGHUP, stop with SIGTERM
 D=$T/out1
-"$MMREPLAYD" -c /dev/null --output-dir "$D" --comm '^workload' --zstd no --min-free 1M \
+"$MMREPLAYD" -c /dev/null --output-dir "$D" --comm '^fault-workloa' --zstd no --min-free 1M \
 	2>"$T/log1" &
 pid=$!
 sleep 1.5
@@ -34,7 +32,7 @@ if "$MMREPLAY" validate -q "$D"/mmreplay-*.jsonl 2>"$T/val1"; then ok "every fil
 if grep -L '"ev":"footer"' "$D"/mmreplay-*.jsonl | grep -q .; then not_ok "every file has a footer"; else ok "every file has a footer"; fi
 faults=$(cat "$D"/mmreplay-*.jsonl | grep -c '"ev":"fault"')
 [ "$faults" -gt 0 ] && ok "faults of the workload recorded ($faults lines)" || not_ok "faults recorded"
-[ "$(instances)" = "$before" ] && ok "tracefs instance removed" || not_ok "tracefs instance removed"
+[ ! -e /sys/kernel/tracing/instances/mmreplay-$pid ] && ok "tracefs instance removed" || not_ok "tracefs instance removed"
 
 # 2. kill -9 mid-write: no file under a final name is broken
 D=$T/out2
@@ -46,6 +44,7 @@ act=$!
 sleep 1.5
 kill -9 $pid
 wait $pid 2>/dev/null
+killed=$pid
 wait $act
 final=$(ls "$D"/mmreplay-*.jsonl.zst 2>/dev/null | wc -l)
 if [ "$final" = 0 ] || "$MMREPLAY" validate -q "$D"/mmreplay-*.jsonl.zst 2>"$T/val2"; then
@@ -61,7 +60,8 @@ pid=$!
 sleep 1.5
 kill -TERM $pid; wait $pid
 grep -q "unfinished .tmp" "$T/log3" && ok "restart reports the unfinished file" || ok "restart (no unfinished file to report)"
-[ "$(instances)" = "$before" ] && ok "stale instance of the killed daemon removed" || not_ok "stale instance removed"
+[ ! -e /sys/kernel/tracing/instances/mmreplay-$killed ] && ok "stale instance of the killed daemon removed" || not_ok "stale instance removed"
+[ ! -e /sys/kernel/tracing/instances/mmreplay-$pid ] && ok "restarted daemon removed its own" || not_ok "restarted daemon removed its own"
 
 # 3. upload to a real HTTP server that fails twice first
 U=$T/up; mkdir -p "$U"
@@ -69,7 +69,7 @@ python3 "$(dirname "$0")/upload-server.py" "$U" "$T/port" 2 &
 srv=$!
 for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 D=$T/out3
-"$MMREPLAYD" -c /dev/null --output-dir "$D" --comm '^workload' --upload-url "http://127.0.0.1:$(cat "$T/port")/traces" \
+"$MMREPLAYD" -c /dev/null --output-dir "$D" --comm '^fault-workloa' --upload-url "http://127.0.0.1:$(cat "$T/port")/traces" \
 	--upload-retry-max 1 --min-free 1M 2>"$T/log4" &
 pid=$!
 sleep 1.5
