@@ -42,6 +42,25 @@ int main(int argc, char **argv)
 		mmr_recorder_free(r);
 		return 1;
 	}
+	/*
+	 * Overwrite mode: every event is still written, old ones are
+	 * overwritten instead of new ones dropped once the unread buffer is
+	 * full (dropping is cheaper than recording and would flatter the floor).
+	 */
+	{
+		char path[256];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/instances/%s/options/overwrite",
+			 mmr_recorder_instance(r));
+		f = fopen(path, "w");
+		if (!f || fputs("1", f) < 0 || fclose(f) != 0) {
+			fprintf(stderr, "tracefs-floor: cannot set overwrite mode in %s\n", path);
+			kill(pid, SIGKILL);
+			mmr_recorder_free(r);
+			return 1;
+		}
+	}
 	kill(pid, SIGCONT);
 	waitpid(pid, &status, 0);
 	mmr_recorder_stop(r);

@@ -39,11 +39,12 @@
  *   sample with trylock=true, dur 0), except a read acquire while the task
  *   holds the write lock of that mm: a downgrade, which ends the write hold
  *   and starts a read hold. Anything that does not pair is counted.
- * - Contention: contention_begin reserves a STACK slot and the CONTENTION
- *   event; the stacktrace trigger's kernel_stack record follows on the
- *   same CPU (a per-CPU LIFO pairs it, so interrupts that nest their own
- *   begin/stack are fine). A stack seen for the first time is emitted as an
- *   MMR_EV_STACK before the contention; later ones only reference its id.
+ * - Contention: contention_begin reserves the CONTENTION event; the
+ *   stacktrace trigger's kernel_stack record follows on the same CPU (a
+ *   per-CPU LIFO pairs it, so interrupts that nest their own begin/stack
+ *   are fine). Stacks are deduplicated by their addresses and symbolised
+ *   once; the recorder emits the MMR_EV_STACK definition right before the
+ *   first event of each output segment (file) that references it.
  *   The wait is contention_end - kernel_stack time when the stack was
  *   recorded (the trigger's unwinding runs between the two and is not
  *   part of the wait), else contention_end - contention_begin.
@@ -216,7 +217,7 @@ struct hold {
 };
 
 struct cont {
-	uint64_t lock, ts, stack_ts, seq, stack_seq;
+	uint64_t lock, ts, stack_ts, seq;
 	uint16_t cpu;
 	bool stack_pending;
 };
@@ -245,7 +246,7 @@ struct task {
 struct lifo_ent {
 	int32_t tid;
 	bool skip;
-	uint64_t stack_seq, cont_seq;
+	uint64_t cont_seq;
 };
 
 struct cpu_state {
@@ -263,6 +264,13 @@ struct stk {
 	uint64_t *addrs;
 	char **frames;
 	unsigned nframes;
+};
+
+/* Stacks by id, for defining them in each output segment. */
+struct stkid {
+	char **frames;
+	unsigned nframes;
+	uint32_t gen;		/* segment it was last defined in */
 };
 
 struct node {
@@ -294,6 +302,8 @@ struct mmr_decoder {
 
 	struct stk *stks;
 	uint32_t scap, scount;
+	struct stkid *byid;
+	uint32_t idcap, gen;
 	struct mmr_ksyms *ksyms;
 	bool ksyms_tried;
 
@@ -545,15 +555,16 @@ bool mmr_cgroup_file_matches(const char *content, const char *cg)
 	return false;
 }
 
-static bool cgroup_matches(struct mmr_decoder *d, int32_t pid)
+/* 1 in the cgroup, 0 not, -1 unknown (the task is gone). */
+static int cgroup_matches(struct mmr_decoder *d, int32_t pid)
 {
 	char path[64], buf[4096];
 
 	if (!d->cgroup)
-		return true;
+		return 1;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	if (!read_small(path, buf, sizeof(buf)))
-		return false;
+		return -1;
 	return mmr_cgroup_file_matches(buf, d->cgroup);
 }
 
@@ -576,7 +587,7 @@ static uint8_t eval_bits(struct mmr_decoder *d, int32_t pid)
 	} else {
 		b |= M_COMM;
 	}
-	if (cgroup_matches(d, pid))
+	if (cgroup_matches(d, pid) == 1)
 		b |= M_CG;
 	return b;
 }
@@ -719,8 +730,18 @@ static int stk_grow(struct mmr_decoder *d)
 	return 0;
 }
 
-/* Find or add the stack of these addresses; *isnew when added. NULL: none. */
-static struct stk *stk_get(struct mmr_decoder *d, const uint64_t *a, unsigned n, bool *isnew)
+void mmr_decoder_load_ksyms(struct mmr_decoder *d)
+{
+	if (d->ksyms || d->ksyms_tried)
+		return;
+	d->ksyms_tried = true;
+	d->ksyms = mmr_ksyms_load(NULL);
+	if (!d->ksyms)
+		mmr_clearerr();	/* unsymbolised (hex) frames are still useful */
+}
+
+/* Find or add the stack of these addresses. NULL: none (table full, ENOMEM). */
+static struct stk *stk_get(struct mmr_decoder *d, const uint64_t *a, unsigned n)
 {
 	uint64_t h = 1469598103934665603ULL;
 	uint32_t m, i;
@@ -728,7 +749,6 @@ static struct stk *stk_get(struct mmr_decoder *d, const uint64_t *a, unsigned n,
 	char buf[128];
 	unsigned skip = 0;
 
-	*isnew = false;
 	for (unsigned k = 0; k < n; k++) {
 		h ^= a[k];
 		h *= 1099511628211ULL;
@@ -758,11 +778,7 @@ static struct stk *stk_get(struct mmr_decoder *d, const uint64_t *a, unsigned n,
 	memcpy(s->addrs, a, n * sizeof(*a));
 	s->n = (uint16_t)n;
 	s->hash = h;
-	if (!d->ksyms && !d->ksyms_tried) {
-		d->ksyms_tried = true;
-		d->ksyms = mmr_ksyms_load(NULL);
-		mmr_clearerr();	/* unsymbolised frames are still useful */
-	}
+	mmr_decoder_load_ksyms(d);
 	for (unsigned k = 0; k < n; k++) {
 		mmr_ksyms_name(d->ksyms, a[k], buf, sizeof(buf));
 		if (s->nframes == 0 && skip == k && tracing_frame(buf)) {
@@ -775,9 +791,20 @@ static struct stk *stk_get(struct mmr_decoder *d, const uint64_t *a, unsigned n,
 		s->nframes++;
 	}
 	s->cls = (uint8_t)mmr_classify_stack((const char *const *)s->frames, s->nframes);
+	if (d->scount + 2 > d->idcap) {
+		uint32_t nc = d->idcap ? d->idcap * 2 : 256;
+		struct stkid *ni = realloc(d->byid, nc * sizeof(*ni));
+
+		if (!ni)
+			goto nomem;
+		d->byid = ni;
+		d->idcap = nc;
+	}
 	s->id = ++d->scount;
+	d->byid[s->id].frames = s->frames;
+	d->byid[s->id].nframes = s->nframes;
+	d->byid[s->id].gen = 0;
 	d->st.stacks++;
-	*isnew = true;
 	return s;
 nomem:
 	stk_free_frames(s);
@@ -790,10 +817,8 @@ nomem:
 
 static void cont_drop(struct mmr_decoder *d, struct cont *c)
 {
-	if (c->stack_pending) {
-		mmr_coalesce_cancel(d->c, c->stack_seq);
+	if (c->stack_pending)
 		lifo_remove(d, c->cpu, c->seq);
-	}
 	mmr_coalesce_cancel(d->c, c->seq);
 }
 
@@ -1070,6 +1095,13 @@ static int do_exec(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uint8
 		copy_comm(comm, base);
 		t->mbits = comm_matches(d, comm) ? (t->mbits | M_COMM) : (t->mbits & ~M_COMM);
 	}
+	if (d->cgroup) {
+		/* a service manager moves a new process into its cgroup before exec */
+		int in = cgroup_matches(d, pid);
+
+		if (in >= 0)
+			t->mbits = in ? (t->mbits | M_CG) : (t->mbits & ~M_CG);
+	}
 	if (!tmatch(t))
 		return 0;
 	memset(&ev, 0, sizeof(ev));
@@ -1234,13 +1266,11 @@ static int do_cont_begin(struct mmr_decoder *d, unsigned cpu, struct task *t, ui
 {
 	struct cpu_state *cs = &d->cpus[cpu];
 	struct lifo_ent le = { .tid = t->tid, .skip = true };
-	uint64_t sseq, cseq;
+	uint64_t cseq;
 	struct mmr_event *ev;
 	struct cont *c;
 
 	if (tmatch(t)) {
-		if (!mmr_coalesce_reserve(d->c, ts, &sseq))	/* STACK, filled later */
-			return -1;
 		ev = mmr_coalesce_reserve(d->c, ts, &cseq);
 		if (!ev)
 			return -1;
@@ -1259,11 +1289,9 @@ static int do_cont_begin(struct mmr_decoder *d, unsigned cpu, struct task *t, ui
 		c->ts = ts;
 		c->stack_ts = 0;
 		c->seq = cseq;
-		c->stack_seq = sseq;
 		c->cpu = (uint16_t)cpu;
 		c->stack_pending = true;
 		le.skip = false;
-		le.stack_seq = sseq;
 		le.cont_seq = cseq;
 	}
 	if (cs->nlifo == LIFO_DEPTH) {
@@ -1271,7 +1299,6 @@ static int do_cont_begin(struct mmr_decoder *d, unsigned cpu, struct task *t, ui
 		if (!cs->lifo[0].skip) {
 			struct task *o = tfind(d, cs->lifo[0].tid);
 
-			mmr_coalesce_cancel(d->c, cs->lifo[0].stack_seq);
 			if (o)
 				for (unsigned i = 0; i < o->ncont; i++)
 					if (o->cont[i].seq == cs->lifo[0].cont_seq)
@@ -1294,7 +1321,6 @@ static int do_kstack(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uin
 	struct task *t;
 	struct stk *s;
 	unsigned n, avail;
-	bool isnew;
 
 	if (!cs->nlifo)
 		return 0;	/* not one of ours */
@@ -1310,23 +1336,7 @@ static int do_kstack(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uin
 	memcpy(a, data + ds->f[1].off, n * 8);
 	while (n && !a[n - 1])
 		n--;
-	s = stk_get(d, a, n, &isnew);
-	if (s && isnew) {
-		ev = mmr_coalesce_get(d->c, le.stack_seq);
-		if (ev) {
-			ev->type = MMR_EV_STACK;
-			ev->pid = 0;
-			ev->tid = 0;
-			ev->stack.id = s->id;
-			ev->stack.nframes = s->nframes;
-			ev->stack.frames = s->frames;
-		}
-		if (mmr_coalesce_commit(d->c, le.stack_seq) < 0)
-			return -1;
-	} else {
-		if (mmr_coalesce_cancel(d->c, le.stack_seq) < 0)
-			return -1;
-	}
+	s = stk_get(d, a, n);
 	ev = mmr_coalesce_get(d->c, le.cont_seq);
 	if (ev && s) {
 		ev->contention.stack = s->id;
@@ -1339,8 +1349,7 @@ static int do_kstack(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uin
 				t->cont[i].stack_pending = false;
 				t->cont[i].stack_ts = ts;
 			}
-	if (!s && mmr_errcode() == MMR_E_NOMEM)
-		return -1;
+	/* no stack (table full, out of memory): the contention keeps id 0 */
 	return 0;
 }
 
@@ -1358,10 +1367,8 @@ static int do_cont_end(struct mmr_decoder *d, struct task *t, uint64_t ts, const
 
 		if (c->lock != lock)
 			continue;
-		if (c->stack_pending) {
-			mmr_coalesce_cancel(d->c, c->stack_seq);
+		if (c->stack_pending)
 			lifo_remove(d, c->cpu, c->seq);
-		}
 		from = c->stack_ts && c->stack_ts <= ts ? c->stack_ts : c->ts;
 		ev = mmr_coalesce_get(d->c, c->seq);
 		if (ev)
@@ -1611,6 +1618,24 @@ int mmr_decoder_finish(struct mmr_decoder *d, uint64_t now)
 	return mmr_coalesce_failed(d->c) ? -1 : 0;
 }
 
+int mmr_decoder_stack_event(struct mmr_decoder *d, uint32_t id, struct mmr_event *ev)
+{
+	if (!id || id > d->scount || d->byid[id].gen == d->gen)
+		return 0;
+	d->byid[id].gen = d->gen;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = MMR_EV_STACK;
+	ev->stack.id = id;
+	ev->stack.nframes = d->byid[id].nframes;
+	ev->stack.frames = d->byid[id].frames;
+	return 1;
+}
+
+void mmr_decoder_new_segment(struct mmr_decoder *d)
+{
+	d->gen++;
+}
+
 void mmr_decoder_add_stats(const struct mmr_decoder *d, struct mmr_recorder_stats *st)
 {
 	st->raw_events += d->st.raw_events;
@@ -1633,6 +1658,7 @@ struct mmr_decoder *mmr_decoder_new(struct tep_handle *tep, unsigned ncpus,
 	if (!d)
 		goto nomem;
 	d->c = c;
+	d->gen = 1;
 	d->page_size = o->page_size ? o->page_size : (ps > 0 ? (unsigned)ps : 4096);
 	d->page_mask = ~((uint64_t)d->page_size - 1);
 	d->system_wide = o->system_wide;
@@ -1703,6 +1729,7 @@ void mmr_decoder_free(struct mmr_decoder *d)
 		if (d->stks[i].id)
 			stk_free_frames(&d->stks[i]);
 	free(d->stks);
+	free(d->byid);
 	mmr_ksyms_free(d->ksyms);
 	if (d->comm_re_ok)
 		regfree(&d->comm_re);

@@ -52,10 +52,22 @@ struct mmr_ksyms *mmr_ksyms_load(const char *path)
 	if (!k)
 		goto nomem;
 	while (fgets(line, sizeof(line), f)) {
-		char *end, *name, type;
-		uint64_t addr = strtoull(line, &end, 16);
+		char *end = line, *name, type;
+		uint64_t addr = 0;
 		size_t nl;
 
+		/* "ffffffff81000000 T _stext [module]": hex by hand, it is 120k lines */
+		for (;; end++) {
+			unsigned v;
+
+			if (*end >= '0' && *end <= '9')
+				v = (unsigned)(*end - '0');
+			else if (*end >= 'a' && *end <= 'f')
+				v = (unsigned)(*end - 'a' + 10);
+			else
+				break;
+			addr = addr << 4 | v;
+		}
 		if (end == line || *end != ' ')
 			continue;
 		type = end[1];
@@ -64,7 +76,8 @@ struct mmr_ksyms *mmr_ksyms_load(const char *path)
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
 		name = end + 3;
-		nl = strcspn(name, " \t\n");
+		for (nl = 0; name[nl] && name[nl] != ' ' && name[nl] != '\t' && name[nl] != '\n'; nl++)
+			;
 		name[nl] = '\0';
 		if (addr)
 			nonzero = true;

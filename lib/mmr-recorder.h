@@ -33,7 +33,11 @@
 #include "mmr-probe.h"
 #include "mmr-trace.h"
 
-/* Receives each finished event. Non-zero stops the read; the read returns -1. */
+/*
+ * Receives each finished event. Non-zero stops the read; the read returns
+ * -1. The frames of an MMR_EV_STACK event belong to the recorder and stay
+ * valid until mmr_recorder_free(): copy them, never mmr_event_release().
+ */
 typedef int (*mmr_event_cb)(const struct mmr_event *ev, void *arg);
 
 /* Defaults (0 in the options means "use the default"). */
@@ -50,8 +54,17 @@ struct mmr_recorder_opts {
 					 * existing descendants and future children */
 	unsigned npids;
 	bool system_wide;		/* every process (then npids must be 0) */
-	const char *comm_re;		/* system-wide: POSIX ERE on the process name */
-	const char *cgroup;		/* system-wide: cgroup path prefix ("/a/b"), v2 or v1 */
+	/*
+	 * System-wide filters, applied in user space per task: comm_re is a
+	 * POSIX ERE on the process name (/proc/PID/comm of the group leader
+	 * when first seen, the file's base name after exec; threads count
+	 * with their process, whatever they call themselves), cgroup a path
+	 * prefix ("/a/b") in any hierarchy (v2 or v1), re-read at exec.
+	 * Children inherit their parent's verdict. An in-kernel "comm"
+	 * filter would see thread names, so it is not used.
+	 */
+	const char *comm_re;
+	const char *cgroup;
 	unsigned buffer_kb;		/* per-CPU ring buffer, KiB; 0: 16 MiB on
 					 * 2 CPUs, 32 MiB / CPUs, >= 4 MiB */
 	bool hash_paths;		/* file identities as sha256 (mmr_file_identity) */
@@ -110,6 +123,13 @@ int mmr_recorder_read(struct mmr_recorder *r, mmr_event_cb cb, void *arg, int ti
  * number of events delivered or -1.
  */
 int mmr_recorder_flush(struct mmr_recorder *r, mmr_event_cb cb, void *arg);
+
+/*
+ * The events from now on go to a new file: every kernel stack is defined
+ * again (MMR_EV_STACK) before the first contention of that file that uses
+ * it, so each file stands alone. mmr_recorder_fill_header() does this too.
+ */
+void mmr_recorder_new_segment(struct mmr_recorder *r);
 
 /* Name of the tracefs instance ("mmreplay-1234"). */
 const char *mmr_recorder_instance(const struct mmr_recorder *r);
@@ -233,6 +253,19 @@ void mmr_decoder_tick(struct mmr_decoder *d, uint64_t now);
 /* End of the recording: complete or drop everything still pending. */
 int mmr_decoder_finish(struct mmr_decoder *d, uint64_t now);
 void mmr_decoder_add_stats(const struct mmr_decoder *d, struct mmr_recorder_stats *st);
+/*
+ * When stack id has not been defined in the current segment: fill ev with
+ * its MMR_EV_STACK definition (frames owned by d), mark it defined, return
+ * 1; else 0.
+ */
+int mmr_decoder_stack_event(struct mmr_decoder *d, uint32_t id, struct mmr_event *ev);
+/* A new output segment begins: stacks are defined again on first use. */
+void mmr_decoder_new_segment(struct mmr_decoder *d);
+/*
+ * Load /proc/kallsyms now (~0.1 s of CPU, mostly the kernel formatting it)
+ * rather than at the first contention stack, in the middle of a recording.
+ */
+void mmr_decoder_load_ksyms(struct mmr_decoder *d);
 /*
  * Whether a /proc/PID/cgroup content puts the task under cgroup path cg
  * (any hierarchy: the v2 "0::/path" line or a v1 one; "/a" covers "/a/b").

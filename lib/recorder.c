@@ -7,17 +7,27 @@
  * Reading. Each CPU's trace_pipe_raw is read (non-blocking read(2), one
  * sub-buffer per call) into a ring of sub-buffers. kbuffer walks the
  * records of a sub-buffer without copying them; the decoder reads fields at
- * offsets resolved once per event id. The CPUs are merged by timestamp up
- * to a bound every CPU is known to be complete to: for a CPU read until
+ * offsets resolved once per event id. (libtracefs 1.6's tracefs_cpu_read()
+ * is the same read(2) but hides the fd that poll(2) needs;
+ * tracefs_cpu_read_buf() only exists from 1.8; tracefs_iterate_raw_events()
+ * builds a tep_record per event and merges through a callback per record.)
+ *
+ * Merging. The CPUs are merged by timestamp up to a bound every CPU is
+ * known to be complete to: for a CPU read until
  * EAGAIN, the time of that read minus a margin (records are committed
  * microseconds after they are stamped); for a CPU whose ring filled up,
  * the first timestamp of the last sub-buffer read. Records past the bound
  * wait for the next call.
  *
- * Waiting. buffer_percent is set low so poll(2) on the per-CPU files wakes
- * up early only when a buffer fills quickly; otherwise a read waits for
+ * Waiting. buffer_percent is 25 so poll(2) on the per-CPU files wakes up
+ * early only when a buffer fills quickly; otherwise a read waits for
  * the caller's timeout and then drains what accumulated, which keeps the
  * number of read(2) calls per record small.
+ *
+ * Symbols. /proc/kallsyms (for contention stacks) is read when the
+ * recorder is created, before tracing starts: it costs ~0.1 s of CPU, most
+ * of it the kernel formatting the file, which would otherwise land in the
+ * middle of the recording.
  *
  * Losses. The ring buffers run in non-overwrite mode: when the reader
  * falls behind, new records are dropped and counted by the kernel
@@ -94,6 +104,9 @@ struct mmr_recorder {
 	uint64_t start_ns, stop_ns, last_ts;
 	int64_t start_rt;
 	uint64_t emitted_reported;
+	uint64_t stacks_emitted;	/* STACK definitions (not counted by c) */
+	mmr_event_cb cb;		/* the caller's, behind emit_cb */
+	void *cb_arg;
 };
 
 static uint64_t now_ns(void)
@@ -175,7 +188,8 @@ int mmr_recorder_cleanup_stale(void)
 
 	if (!mmr_tracefs_dir())
 		return -1;
-	list = tracefs_instances("^" INSTANCE_PREFIX);
+	/* no regex: libtracefs 1.6 leaks the one it compiles; filter here */
+	list = tracefs_instances(NULL);
 	if (!list)
 		return 0;
 	for (int i = 0; list[i]; i++) {
@@ -622,14 +636,49 @@ static uint64_t merge_bound(struct mmr_recorder *r)
 	return b;
 }
 
+/*
+ * Between the coalescer and the caller: define a kernel stack (in this
+ * segment) right before the first contention that references it.
+ */
+static int emit_cb(const struct mmr_event *ev, void *arg)
+{
+	struct mmr_recorder *r = arg;
+
+	if (ev->type == MMR_EV_CONTENTION && ev->contention.stack) {
+		struct mmr_event sev;
+
+		if (mmr_decoder_stack_event(r->d, ev->contention.stack, &sev)) {
+			sev.ts = ev->ts;
+			r->stacks_emitted++;
+			if (r->cb && r->cb(&sev, r->cb_arg) != 0)
+				return -1;
+		}
+	}
+	return r->cb ? r->cb(ev, r->cb_arg) : 0;
+}
+
+static void set_cb(struct mmr_recorder *r, mmr_event_cb cb, void *arg)
+{
+	r->cb = cb;
+	r->cb_arg = arg;
+	mmr_coalesce_set_cb(r->c, emit_cb, r);
+}
+
+void mmr_recorder_new_segment(struct mmr_recorder *r)
+{
+	if (r && r->d)
+		mmr_decoder_new_segment(r->d);
+}
+
 static int emitted_since(struct mmr_recorder *r)
 {
 	struct mmr_coalesce_stats st;
-	uint64_t n;
+	uint64_t n, all;
 
 	mmr_coalesce_get_stats(r->c, &st);
-	n = st.emitted - r->emitted_reported;
-	r->emitted_reported = st.emitted;
+	all = st.emitted + r->stacks_emitted;
+	n = all - r->emitted_reported;
+	r->emitted_reported = all;
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -639,7 +688,7 @@ int mmr_recorder_read(struct mmr_recorder *r, mmr_event_cb cb, void *arg, int ti
 
 	if (!r || r->destroyed)
 		return mmr_seterr(MMR_E_USAGE, "recorder is not running");
-	mmr_coalesce_set_cb(r->c, cb, arg);
+	set_cb(r, cb, arg);
 	/*
 	 * Wait unless the last round left data in the kernel (a ring was
 	 * full). Records held back by the merge bound do not count: they are
@@ -680,7 +729,7 @@ int mmr_recorder_flush(struct mmr_recorder *r, mmr_event_cb cb, void *arg)
 		return mmr_seterr(MMR_E_USAGE, "recorder is not running");
 	if (!r->stopped && mmr_recorder_stop(r) < 0)
 		return -1;
-	mmr_coalesce_set_cb(r->c, cb, arg);
+	set_cb(r, cb, arg);
 	do {
 		more = false;
 		for (unsigned i = 0; i < r->ncpus; i++) {
@@ -825,6 +874,9 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 			   path);
 		goto fail;
 	}
+	/* instances of recorders that died without cleaning up */
+	if (mmr_recorder_cleanup_stale() < 0)
+		mmr_clearerr();
 	if (create_instance(r) < 0)
 		goto fail;
 	/* a new instance traces right away: keep it quiet until start */
@@ -855,6 +907,9 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 	r->d = mmr_decoder_new(r->tep, r->ncpus, &dopts, r->c);
 	if (!r->d)
 		goto fail;
+	/* symbols for contention stacks: read them before tracing starts */
+	if (enabled(r, "lock:contention_begin"))
+		mmr_decoder_load_ksyms(r->d);
 	return r;
 nomem:
 	mmr_seterr(MMR_E_NOMEM, "out of memory");
@@ -1014,7 +1069,7 @@ void mmr_recorder_get_stats(const struct mmr_recorder *r, struct mmr_recorder_st
 		mmr_decoder_add_stats(r->d, st);
 	if (r->c) {
 		mmr_coalesce_get_stats(r->c, &cs);
-		st->emitted = cs.emitted;
+		st->emitted = cs.emitted + r->stacks_emitted;
 		st->fault_runs = cs.runs;
 		st->forced = cs.forced;
 		st->late = cs.late;
@@ -1068,6 +1123,8 @@ int mmr_recorder_fill_header(struct mmr_recorder *r, struct mmr_trace_header *h)
 {
 	if (!r || !h)
 		return mmr_seterr(MMR_E_USAGE, "no recorder or header");
+	/* a header starts a file: stacks are defined again in it */
+	mmr_recorder_new_segment(r);
 	for (unsigned i = 0; i < r->nevents; i++)
 		if (mmr_trace_header_add_event(h, r->events[i], false) < 0)
 			return -1;
