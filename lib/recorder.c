@@ -54,6 +54,7 @@
 #include <tracefs.h>
 
 #include "mmr-error.h"
+#include "mmr-util.h"
 #include "mmr-probe.h"
 #include "mmr-recorder.h"
 
@@ -118,27 +119,6 @@ static uint64_t now_ns(void)
 }
 
 /* ---- small list helpers ---- */
-
-static int strv_add(char ***v, unsigned *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-
-	if (!nv)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	(*n)++;
-	return 0;
-}
-
-static void strv_free(char **v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 static int i32_add(int32_t **v, unsigned *n, int32_t x)
 {
@@ -399,10 +379,10 @@ static int want_event(struct mmr_recorder *r, const char *sys, const char *name,
 	snprintf(full, sizeof(full), "%s:%s", sys, name);
 	fmt = tracefs_event_file_read(NULL, sys, name, "format", &len);
 	if (!fmt)
-		return enable ? strv_add(&r->missing, &r->nmissing, full) : 0;
+		return enable ? mmr_strv_add(&r->missing, &r->nmissing, full) : 0;
 	if (tep_parse_event(r->tep, fmt, len, sys) != 0) {
 		free(fmt);
-		return enable ? strv_add(&r->missing, &r->nmissing, full) : 0;
+		return enable ? mmr_strv_add(&r->missing, &r->nmissing, full) : 0;
 	}
 	free(fmt);
 	if (!enable)
@@ -410,9 +390,9 @@ static int want_event(struct mmr_recorder *r, const char *sys, const char *name,
 	if (tracefs_event_file_write(r->inst, sys, name, "enable", "1") < 0) {
 		if (errno == EPERM || errno == EACCES)
 			return mmr_seterr_errno(MMR_E_NOTSUP, "enabling %s", full);
-		return strv_add(&r->missing, &r->nmissing, full);
+		return mmr_strv_add(&r->missing, &r->nmissing, full);
 	}
-	return strv_add(&r->events, &r->nevents, full);
+	return mmr_strv_add(&r->events, &r->nevents, full);
 }
 
 static bool enabled(struct mmr_recorder *r, const char *full)
@@ -457,7 +437,7 @@ static int setup_events(struct mmr_recorder *r)
 			return -1;
 		if (tracefs_event_file_write(r->inst, "lock", "contention_begin", "trigger",
 					     "stacktrace") < 0 &&
-		    strv_add(&r->missing, &r->nmissing, "lock:contention_begin/stacktrace") < 0)
+		    mmr_strv_add(&r->missing, &r->nmissing, "lock:contention_begin/stacktrace") < 0)
 			return -1;
 	}
 	if (!r->nevents)
@@ -953,8 +933,8 @@ void mmr_recorder_free(struct mmr_recorder *r)
 	mmr_coalesce_free(r->c);
 	if (r->tep)
 		tep_free(r->tep);
-	strv_free(r->events, r->nevents);
-	strv_free(r->missing, r->nmissing);
+	mmr_strv_free(r->events, r->nevents);
+	mmr_strv_free(r->missing, r->nmissing);
 	free(r->pids);
 	free(r->procs);
 	if (r->re_ok)

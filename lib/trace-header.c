@@ -15,6 +15,7 @@
 
 #include "mmr-config.h"
 #include "mmr-error.h"
+#include "mmr-util.h"
 #include "mmr-sha256.h"
 #include "mmr-sysinfo.h"
 #include "mmr-trace.h"
@@ -40,19 +41,12 @@ int mmr_trace_header_init(struct mmr_trace_header *h)
 	return 0;
 }
 
-static void free_strv(char **v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void mmr_trace_header_release(struct mmr_trace_header *h)
 {
 	if (!h)
 		return;
-	free_strv(h->events, h->nevents);
-	free_strv(h->missing, h->nmissing);
+	mmr_strv_free(h->events, h->nevents);
+	mmr_strv_free(h->missing, h->nmissing);
 	free(h->command);
 	free(h->pids);
 	free(h->comm_re);
@@ -71,24 +65,10 @@ void mmr_trace_footer_release(struct mmr_trace_footer *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static int strv_add(char ***v, unsigned *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-
-	if (!nv)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	(*n)++;
-	return 0;
-}
-
 int mmr_trace_header_add_event(struct mmr_trace_header *h, const char *ev, bool missing)
 {
-	return missing ? strv_add(&h->missing, &h->nmissing, ev)
-		       : strv_add(&h->events, &h->nevents, ev);
+	return missing ? mmr_strv_add(&h->missing, &h->nmissing, ev)
+		       : mmr_strv_add(&h->events, &h->nevents, ev);
 }
 
 void mmr_file_identity(const char *path, bool hash, char *out)
@@ -309,7 +289,7 @@ static int strv_from_json(struct json_object *o, const char *k, char ***v, unsig
 		struct json_object *s = json_object_array_get_idx(a, i);
 
 		if (json_object_is_type(s, json_type_string) &&
-		    strv_add(v, n, json_object_get_string(s)) < 0)
+		    mmr_strv_add(v, n, json_object_get_string(s)) < 0)
 			return -1;
 	}
 	return 0;

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmr-error.h"
+#include "mmr-util.h"
+
+int mmr_strv_add(char ***v, unsigned *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+
+	if (!nv)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	*v = nv;
+	nv[*n] = strdup(s);
+	if (!nv[*n])
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	(*n)++;
+	return 0;
+}
+
+void mmr_strv_free(char **v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
