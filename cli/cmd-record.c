@@ -30,38 +30,14 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-/*
- * Fork CMD stopped at a pipe so the recorder follows it from its first
- * instruction: the child execs only after the parent wrote a byte.
- */
-static pid_t spawn_held(char **argv, int *gate)
+/* The held child's work: CMD, once the recorder released it (mmr_spawn_held). */
+static int exec_cmd(void *arg)
 {
-	int p[2];
-	pid_t pid;
+	char **argv = arg;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		char c;
-
-		close(p[1]);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (read(p[0], &c, 1) != 1)
-			_exit(126);	/* the recorder failed to start */
-		execvp(argv[0], argv);
-		fprintf(stderr, "mmreplay record: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[0]);
-	*gate = p[1];
-	return pid;
+	execvp(argv[0], argv);
+	fprintf(stderr, "mmreplay record: cannot run %s: %s\n", argv[0], strerror(errno));
+	return 127;
 }
 
 static int parse_pids(const char *s, int32_t **pids, unsigned *n)
@@ -113,17 +89,14 @@ int cmd_record(int argc, char **argv)
 	};
 	const struct mmr_cmd *cmd = mmr_find_cmd("record");
 	struct mmr_recorder_opts ro = { .hash_paths = true };
-	struct mmr_record_out out = { 0 };
-	struct mmr_recorder *rec = NULL;
+	struct mmr_record_job job = { .child = -1 };
 	const char *output = "mmreplay.jsonl";
 	int32_t *pids = NULL;
 	unsigned npids = 0;
 	double duration = 0;
 	bool zstd = false, quiet = false;
 	pid_t child = -1;
-	int gate = -1, c, ret = EXIT_FAIL, child_status = 0;
-	bool child_done = false;
-	uint64_t t0, deadline = 0;
+	int gate = -1, c, ret = EXIT_FAIL;
 	char *cmdline = NULL;
 
 	while ((c = getopt_long(argc, argv, "+o:e:p:ad:zqb:", opts, NULL)) != -1) {
@@ -170,7 +143,7 @@ int cmd_record(int argc, char **argv)
 		return lib_error("record");
 	if (argc) {
 		cmdline = mmr_join_argv(argv, argc);
-		child = spawn_held(argv, &gate);
+		child = mmr_spawn_held(exec_cmd, argv, &gate);
 		if (child < 0) {
 			errorf("record: cannot fork: %s", strerror(errno));
 			goto out;
@@ -191,69 +164,35 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	rec = mmr_recorder_new(&ro);
-	if (!rec) {
-		ret = lib_error("record");
+	job.ro = &ro;
+	job.output = output;
+	job.zstd = zstd;
+	job.quiet = quiet;
+	job.cmdline = cmdline;
+	job.what = argc ? argv[0] : NULL;
+	job.child = child;
+	job.gate = &gate;
+	job.until_pids_gone = npids && !argc;
+	job.duration = duration;
+	job.stop = &stop_signal;
+	ret = mmr_record_job_run(&job);
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (mmr_recorder_start(rec) < 0) {
-		ret = lib_error("record");
-		goto out;
-	}
-	if (mmr_record_out_open(&out, rec, output, zstd, cmdline, ro.hash_paths, false) < 0) {
-		ret = lib_error("record");
-		goto out;
-	}
-	mmr_record_report_missing(rec, stderr);
-	if (gate >= 0) {
-		/* Release the command now that every event is armed. */
-		if (write(gate, "g", 1) != 1) {
-			errorf("record: cannot start %s", argv[0]);
-			goto out;
-		}
-		close(gate);
-		gate = -1;
-	}
-	t0 = mmr_now_ns();
-	if (duration)
-		deadline = t0 + (uint64_t)(duration * 1e9);
-	while (!stop_signal) {
-		if (mmr_recorder_read(rec, mmr_record_out_event, &out, 100) < 0) {
-			ret = lib_error("record");
-			goto out;
-		}
-		if (child > 0 && !child_done && waitpid(child, &child_status, WNOHANG) == child)
-			child_done = true;
-		if (child_done)
-			break;
-		if (npids && !argc && mmr_pids_all_gone(pids, npids))
-			break;
-		if (deadline && mmr_now_ns() >= deadline)
-			break;
-	}
-	if (mmr_record_out_close(&out, rec, true) < 0) {
-		ret = lib_error("record");
-		goto out;
-	}
-	if (!quiet)
-		mmr_record_summary(&out, rec, output, mmr_now_ns() - t0, stderr);
-	if (child_done && WIFEXITED(child_status) && WEXITSTATUS(child_status) == 127)
+	if (job.child_done && WIFEXITED(job.child_status) && WEXITSTATUS(job.child_status) == 127)
 		errorf("record: the command could not be run (see above)");
-	else if (child_done && !quiet)
+	else if (job.child_done && !quiet)
 		fprintf(stderr, "command %s %d\n",
-			WIFEXITED(child_status) ? "exited with status" : "killed by signal",
-			WIFEXITED(child_status) ? WEXITSTATUS(child_status) : WTERMSIG(child_status));
-	ret = EXIT_OK;
+			WIFEXITED(job.child_status) ? "exited with status" : "killed by signal",
+			WIFEXITED(job.child_status) ? WEXITSTATUS(job.child_status) :
+						      WTERMSIG(job.child_status));
 out:
 	if (gate >= 0)
 		close(gate);	/* the held child sees EOF and exits 126 */
-	if (child > 0 && !child_done) {
+	if (child > 0 && !job.child_done) {
 		if (ret != EXIT_OK || stop_signal)
 			kill(child, stop_signal ? stop_signal : SIGTERM);
 		waitpid(child, NULL, 0);
 	}
-	mmr_record_out_release(&out);
-	mmr_recorder_free(rec);
 	free(pids);
 	free(cmdline);
 	return ret;

@@ -32,6 +32,45 @@ const struct mmr_cmd mmr_commands[] = {
 	  "  -b, --buffer-kb N    ring buffer per CPU in KiB (default 16384)\n"
 	  "  -q, --quiet          no summary\n"
 	  "Ctrl-C stops cleanly and writes the footer. Needs root.\n" },
+	{ "replay", cmd_replay,
+	  "replay a trace on this kernel and measure its locks into a result file",
+	  "mmreplay replay [OPTIONS] TRACE\n"
+	  "      --runs N          replay N times (default 1); one result with every run\n"
+	  "      --speed X         recorded gaps divided by X (default 1: as recorded)\n"
+	  "      --max-speed       closed loop: every task runs its ops back to back\n"
+	  "      --reclaim MODE    none (default), memcg (memory cgroup + zram swap),\n"
+	  "                        pageout (process_madvise at the recorded reclaim moments)\n"
+	  "      --memcg-limit N   memory limit for --reclaim=memcg (e.g. 64M; default half\n"
+	  "                        of what the trace touches)\n"
+	  "  -o, --output FILE     result file (default replay-TRACE-DATE-TIME.json)\n"
+	  "      --force           replay even when the trace needs more tasks or memory\n"
+	  "                        than this machine offers\n"
+	  "      --label TEXT      free text stored in the result\n"
+	  "      --no-locks        do not measure kernel locks (no tracefs needed)\n"
+	  "      --cold-files      drop the page cache of the replay's files before each\n"
+	  "                        run, so file faults do I/O (default: cached)\n"
+	  "Needs root for lock measurement and reclaim. Ctrl-C kills the replay and undoes\n"
+	  "every setting. Exit status 4 when something needed is not supported here.\n" },
+	{ "report", cmd_report,
+	  "show a replay result as tables: locks, op latency, kernel paths, fidelity",
+	  "mmreplay report [--json] RESULT\n"
+	  "  --json   the result as normalised JSON instead of tables\n" },
+	{ "scenario", cmd_scenario,
+	  "list the built-in workloads, run one natively, optionally recording it",
+	  "mmreplay scenario list [-v] [NAME]\n"
+	  "       mmreplay scenario run NAME [k=v ...] [OPTIONS]\n"
+	  "  -p, --param K=V      set a parameter (see 'scenario list NAME'); bare K=V works too\n"
+	  "  -d, --duration SEC   how long the scenario runs (default 10)\n"
+	  "  -r, --record FILE    record it into FILE, following it from its first\n"
+	  "                       instruction (as 'record -- CMD'); .zst compresses\n"
+	  "  -e, --events GROUPS  with --record: faults,tasks,vm,reclaim,locks or all\n"
+	  "  -b, --buffer-kb N    with --record: ring buffer per CPU in KiB\n"
+	  "  -z, --zstd           with --record: compress with zstd\n"
+	  "  -K, --keep-paths     with --record: keep file paths (default: sha256)\n"
+	  "  -q, --quiet          no summaries\n"
+	  "Reclaim settings (memory cgroup, zram swap), mounts and files a scenario sets up\n"
+	  "are undone at the end, also on Ctrl-C. Exit 2 for an unknown scenario or\n"
+	  "parameter, 4 when this kernel cannot run it. Needs root for reclaim and --record.\n" },
 	{ "validate", cmd_validate,
 	  "check trace and result files against their schema",
 	  "mmreplay validate [-q] FILE...\n"

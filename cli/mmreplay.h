@@ -37,6 +37,9 @@ void print_usage(const struct mmr_cmd *cmd);
 #define CMD(x) int cmd_##x(int argc, char **argv)
 CMD(info);
 CMD(record);
+CMD(replay);
+CMD(report);
+CMD(scenario);
 CMD(validate);
 #undef CMD
 

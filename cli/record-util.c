@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mmr-probe.h"
 #include "mmr-recorder.h"
+#include "mmr-sysinfo.h"
+#include "mmreplay.h"
 #include "record-util.h"
 
 char *mmr_join_argv(char **argv, int argc)
@@ -99,4 +105,99 @@ void mmr_record_summary(const struct mmr_record_out *out, struct mmr_recorder *r
 			out->lost);
 	else
 		fprintf(f, "  lost events: 0\n");
+}
+
+pid_t mmr_spawn_held(int (*fn)(void *arg), void *arg, int *gate)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(p[1]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (read(p[0], &c, 1) != 1)
+			_exit(126);	/* the recorder failed to start */
+		close(p[0]);
+		_exit(fn(arg));
+	}
+	close(p[0]);
+	*gate = p[1];
+	return pid;
+}
+
+int mmr_record_job_run(struct mmr_record_job *j)
+{
+	struct mmr_record_out out = { 0 };
+	struct mmr_recorder *rec = NULL;
+	uint64_t t0, deadline = 0;
+	int ret = EXIT_FAIL;
+
+	rec = mmr_recorder_new(j->ro);
+	if (!rec) {
+		ret = lib_error("record");
+		goto out;
+	}
+	if (mmr_recorder_start(rec) < 0) {
+		ret = lib_error("record");
+		goto out;
+	}
+	if (mmr_record_out_open(&out, rec, j->output, j->zstd, j->cmdline, j->ro->hash_paths,
+				false) < 0) {
+		ret = lib_error("record");
+		goto out;
+	}
+	mmr_record_report_missing(rec, stderr);
+	if (j->gate && *j->gate >= 0) {
+		/* Release the child now that every event is armed. */
+		if (write(*j->gate, "g", 1) != 1) {
+			errorf("record: cannot start %s", j->what ? j->what : "the command");
+			goto out;
+		}
+		close(*j->gate);
+		*j->gate = -1;
+	}
+	t0 = mmr_now_ns();
+	if (j->duration)
+		deadline = t0 + (uint64_t)(j->duration * 1e9);
+	while (!*j->stop) {
+		if (mmr_recorder_read(rec, mmr_record_out_event, &out, 100) < 0) {
+			ret = lib_error("record");
+			goto out;
+		}
+		if (j->child > 0 && !j->child_done &&
+		    waitpid(j->child, &j->child_status, WNOHANG) == j->child)
+			j->child_done = true;
+		if (j->child_done)
+			break;
+		if (j->until_pids_gone && mmr_pids_all_gone(j->ro->pids, j->ro->npids))
+			break;
+		if (deadline && mmr_now_ns() >= deadline)
+			break;
+	}
+	if (mmr_record_out_close(&out, rec, true) < 0) {
+		ret = lib_error("record");
+		goto out;
+	}
+	j->elapsed_ns = mmr_now_ns() - t0;
+	if (!j->quiet)
+		mmr_record_summary(&out, rec, j->output, j->elapsed_ns, stderr);
+	ret = EXIT_OK;
+out:
+	mmr_record_out_release(&out);
+	mmr_recorder_free(rec);
+	return ret;
 }

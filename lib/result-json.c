@@ -618,10 +618,8 @@ struct mmr_result *mmr_result_read(const char *path)
 	char *buf = NULL;
 	size_t len;
 
-	if (!l) {
-		mmr_adderr_context("%s", path);
-		return NULL;
-	}
+	if (!l)
+		return NULL;	/* the message names the path already */
 	if (mmr_lines_slurp(l, &buf, &len, MMR_RESULT_MAX) < 0)
 		goto out;
 	tok = json_tokener_new();

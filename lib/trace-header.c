@@ -272,11 +272,8 @@ static uint64_t get_u64(struct json_object *o, const char *k)
 
 	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
 		return 0;
-	errno = 0;
-	int64_t s = json_object_get_int64(v);
-	if (s >= 0 && !errno)
-		return (uint64_t)s;
-	return s < 0 ? 0 : json_object_get_uint64(v);
+	/* json-c keeps values above INT64_MAX as uint64: ask for that form */
+	return json_object_get_int64(v) < 0 ? 0 : json_object_get_uint64(v);
 }
 
 static int strv_from_json(struct json_object *o, const char *k, char ***v, unsigned *n)

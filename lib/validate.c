@@ -72,8 +72,7 @@ static uint64_t get_u64(struct json_object *o, const char *k)
 
 	if (!json_object_object_get_ex(o, k, &v))
 		return 0;
-	int64_t s = json_object_get_int64(v);
-	return s == INT64_MAX ? json_object_get_uint64(v) : s < 0 ? 0 : (uint64_t)s;
+	return json_object_get_int64(v) < 0 ? 0 : json_object_get_uint64(v);
 }
 
 /* Rules between lines, checked after each line passed the schema. */

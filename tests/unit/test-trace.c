@@ -123,6 +123,13 @@ static void round_trip(enum mmr_compress c, int n)
 	assert_int_equal(mmr_trace_reader_header(r)->nmissing, 1);
 	assert_int_equal(mmr_trace_reader_header(r)->nprocs, 1);
 	assert_true(mmr_trace_reader_header(r)->procs[0].nmaps > 3);
+	/* addresses above INT64_MAX (the [vsyscall] map) come back unsigned */
+	{
+		const struct mmr_proc_maps *pm = &mmr_trace_reader_header(r)->procs[0];
+
+		assert_int_equal(pm->maps[pm->nmaps - 1].start, h.procs[0].maps[h.procs[0].nmaps - 1].start);
+		assert_int_equal(pm->maps[pm->nmaps - 1].end, h.procs[0].maps[h.procs[0].nmaps - 1].end);
+	}
 	assert_int_equal(mmr_trace_reader_next(r, &o), 1);
 	assert_int_equal(o.type, MMR_EV_STACK);
 	while ((rc = mmr_trace_reader_next(r, &o)) == 1) {

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Executor internals shared by the parent side (exec.c) and the task side
+ * (exec-task.c): the MAP_SHARED layout results travel back through, and
+ * the per-process runtime state every replay process inherits by fork.
+ */
+#ifndef MMR_EXEC_INTERNAL_H
+#define MMR_EXEC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mmr-plan.h"
+
+/* Failure codes besides errno values (stored negated). */
+enum {
+	MMR_XF_SEGV = 1,	/* the touch faulted: region not accessible in the replay */
+	MMR_XF_BUS,
+	MMR_XF_UNMAPPED,	/* the region was never mapped, or no recorded mapping */
+	MMR_XF_LATE,		/* its creator (another task) had not mapped it after 1 s */
+};
+
+#define MMR_XF_SLOTS 8
+
+struct mmr_xfail {
+	uint8_t op;		/* enum mmr_pop */
+	int32_t code;		/* errno, or -MMR_XF_* */
+	uint64_t count;
+};
+
+/* One task's counters; written only by that task. */
+struct mmr_xtask {
+	volatile int32_t pid;	/* 0: not started; process id while running */
+	volatile uint32_t state;	/* 0 not started, 1 running, 2 done */
+	volatile uint64_t ops_done, ops_failed;
+	volatile uint64_t end_ns;	/* when its last op ended */
+	uint64_t other_fails;	/* failures beyond the slots */
+	struct mmr_xfail fails[MMR_XF_SLOTS];
+};
+
+/* Start barrier and run control. */
+struct mmr_xhdr {
+	volatile uint32_t go;		/* futex: 0 wait, 1 go */
+	volatile uint32_t ready;	/* initial tasks at the barrier */
+	volatile uint32_t abort;
+	uint32_t pad;
+	volatile uint64_t t0;
+};
+
+/* A histogram in shared memory: mmr_hist's buckets, filled without malloc. */
+struct mmr_xhist {
+	uint64_t count, sum, min, max;
+	uint64_t b[];			/* mmr_hist_nbuckets() */
+};
+
+/* Everything a replay process needs; a copy lives in each one after fork. */
+struct mmr_xrt {
+	const struct mmr_plan *plan;
+	struct mmr_xhdr *hdr;
+	volatile uint64_t *base;	/* per region */
+	struct mmr_xtask *tasks;
+	char *hists;
+	size_t hist_size;		/* bytes per slot */
+	uint32_t *slot;			/* [task * MMR_POP__COUNT + kind], NONE: not timed */
+	uint32_t *lag_slot;		/* per task */
+	const int *fds;			/* per plan file */
+	bool closed_loop;
+	double speed;
+	pid_t parent;			/* the caller: tasks stop when it is gone */
+	/* process-local: threads this process created */
+	pthread_t *threads;
+	uint8_t *created;
+};
+
+extern struct mmr_xrt mmr_xrt;
+
+static inline struct mmr_xhist *mmr_xhist_at(uint32_t slot)
+{
+	return (struct mmr_xhist *)(mmr_xrt.hists + (size_t)slot * mmr_xrt.hist_size);
+}
+
+/* Body of a root process forked by the caller; never returns. */
+void mmr_xtask_root(uint32_t task, pid_t pgid) __attribute__((noreturn));
+
+#endif

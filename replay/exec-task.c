@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The replay side of the executor: what runs inside the forked process
+ * tree. No malloc, no stdio, no locks shared with the parent: every
+ * result goes to the MAP_SHARED region (exec-internal.h). Latencies are
+ * taken around the operation only, with CLOCK_MONOTONIC (vDSO), so they
+ * include every kernel wait the operation had, per-VMA locks included.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mmr-hist.h"
+#include "exec-internal.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+
+struct mmr_xrt mmr_xrt;
+
+/* Where a touch that faults fatally jumps back to (per thread). */
+static __thread sigjmp_buf *touch_jmp;
+
+#define PARENT_CHECK_NS 100000000ull	/* look for the caller every 100 ms */
+#define PACE_SLACK_NS 50000ull		/* sleeping for less is pointless */
+
+static uint64_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool parent_alive(void)
+{
+	return kill(mmr_xrt.parent, 0) == 0 || errno == EPERM;
+}
+
+static void xhist_add(uint32_t slot, uint64_t ns)
+{
+	struct mmr_xhist *h;
+
+	if (slot == MMR_PLAN_NONE)
+		return;
+	h = mmr_xhist_at(slot);
+	h->b[mmr_hist_bucket_of(ns)]++;
+	if (!h->count || ns < h->min)
+		h->min = ns;
+	if (ns > h->max)
+		h->max = ns;
+	h->count++;
+	h->sum = h->sum + ns < h->sum ? UINT64_MAX : h->sum + ns;
+}
+
+static uint32_t slot_of(uint32_t task, enum mmr_pop kind)
+{
+	return mmr_xrt.slot[(size_t)task * MMR_POP__COUNT + kind];
+}
+
+static void xfail(uint32_t task, enum mmr_pop kind, int code)
+{
+	struct mmr_xtask *x = &mmr_xrt.tasks[task];
+
+	for (unsigned i = 0; i < MMR_XF_SLOTS; i++) {
+		struct mmr_xfail *f = &x->fails[i];
+
+		if (f->count && (f->op != kind || f->code != code))
+			continue;
+		f->op = kind;
+		f->code = code;
+		f->count++;
+		return;
+	}
+	x->other_fails++;
+}
+
+/* Sleep until abs (CLOCK_MONOTONIC ns); -1 when the run is aborted meanwhile. */
+static int wait_until(uint64_t abs)
+{
+	for (;;) {
+		uint64_t n = now(), d;
+		struct timespec ts;
+
+		if (mmr_xrt.hdr->abort)
+			return -1;
+		if (n >= abs)
+			return 0;
+		d = abs - n;
+		if (d > PARENT_CHECK_NS) {
+			d = PARENT_CHECK_NS;
+			if (!parent_alive())
+				return -1;
+		}
+		ts.tv_sec = (n + d) / 1000000000ull;
+		ts.tv_nsec = (n + d) % 1000000000ull;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+static uint64_t intended(uint64_t ts)
+{
+	return mmr_xrt.hdr->t0 + (uint64_t)((double)ts / mmr_xrt.speed);
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	if (touch_jmp)
+		siglongjmp(*touch_jmp, sig);
+	signal(sig, SIG_DFL);	/* a bug in the replayer itself: die visibly */
+	raise(sig);
+}
+
+static uint64_t region_base(uint32_t region)
+{
+	return region == MMR_PLAN_NONE ? 0 : mmr_xrt.base[region];
+}
+
+/* ---- operations: 0 or a failure code (errno, or -MMR_XF_*) ---- */
+
+struct touch {
+	const struct mmr_plan_op *op;
+	uint32_t slot;
+	bool pace;
+	uint64_t total;		/* pages of the whole run */
+	volatile uint64_t done;	/* pages of the run touched (or skipped) so far */
+};
+
+/*
+ * Touch one piece of a fault run. A touch that faults fatally (the
+ * region is not accessible in the replay) jumps back here; the rest of
+ * the piece is skipped and the op counts as failed.
+ */
+static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
+{
+	const struct mmr_plan_op *op = tc->op;
+	uint64_t base = region_base(pc->region);
+	char *p = (char *)(uintptr_t)(base + pc->off);
+	int64_t stride = op->arg.fault.stride;
+	volatile uint64_t i = 0;
+	sigjmp_buf jb;
+	int sig;
+
+	if (!base) {
+		tc->done += pc->len;
+		return -MMR_XF_UNMAPPED;
+	}
+	sig = sigsetjmp(jb, 0);
+	if (sig) {
+		touch_jmp = NULL;
+		tc->done += pc->len - i;
+		return sig == SIGBUS ? -MMR_XF_BUS : -MMR_XF_SEGV;
+	}
+	touch_jmp = &jb;
+	for (; i < pc->len; i++, tc->done++) {
+		volatile char *a = (volatile char *)(p + (int64_t)i * stride);
+		uint64_t s, e;
+
+		/* Spread the pages over the recorded duration of the run. */
+		if (tc->pace && tc->total > 1) {
+			double frac = (double)tc->done / (double)(tc->total - 1);
+			uint64_t want = intended(op->ts + (uint64_t)(frac * (op->last - op->ts)));
+
+			if (want > now() + PACE_SLACK_NS && wait_until(want) < 0)
+				break;
+		}
+		s = now();
+		if (op->arg.fault.write)
+			*a = 1;
+		else
+			(void)*a;
+		e = now();
+		xhist_add(tc->slot, e - s);
+	}
+	touch_jmp = NULL;
+	return 0;
+}
+
+static int do_fault(uint32_t task, const struct mmr_plan_op *op)
+{
+	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	struct touch tc = {
+		.op = op,
+		.slot = slot_of(task, MMR_POP_FAULT),
+		.pace = !mmr_xrt.closed_loop && op->last > op->ts,
+	};
+	int failed = 0;
+
+	for (uint32_t k = 0; k < op->npieces; k++)
+		tc.total += pc[k].len;
+	for (uint32_t k = 0; k < op->npieces; k++) {
+		int r = touch_piece(&tc, &pc[k]);
+
+		if (r)
+			failed = r;
+	}
+	return failed;
+}
+
+/* mmap() that falls back to no PROT_EXEC where the file system forbids it. */
+static void *map(void *addr, uint64_t len, int prot, int flags, int fd, uint64_t off)
+{
+	void *r = mmap(addr, len, prot, flags, fd, (off_t)off);
+
+	if (r == MAP_FAILED && (errno == EPERM || errno == EACCES) && (prot & PROT_EXEC))
+		r = mmap(addr, len, prot & ~PROT_EXEC, flags, fd, (off_t)off);
+	return r;
+}
+
+static int do_mmap(uint32_t task, const struct mmr_plan_op *op)
+{
+	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	int flags = (int)op->arg.mmap.flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
+	void *hint = NULL, *r;
+	int fd = -1;
+	uint64_t off = 0, s, e;
+
+	/* Fixed only inside a region this replay mapped; else the kernel picks. */
+	if (op->arg.mmap.fixed && op->npieces == 1 && region_base(pc->region)) {
+		hint = (void *)(uintptr_t)(region_base(pc->region) + pc->off);
+		flags |= (op->arg.mmap.flags & MAP_FIXED) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	}
+	if (op->arg.mmap.file != MMR_PLAN_NONE) {
+		fd = mmr_xrt.fds[op->arg.mmap.file];
+		off = op->arg.mmap.off;
+		flags &= ~MAP_ANONYMOUS;
+	} else {
+		flags |= MAP_ANONYMOUS;
+	}
+	s = now();
+	r = map(hint, op->arg.mmap.len, (int)op->arg.mmap.prot, flags, fd, off);
+	e = now();
+	if (r == MAP_FAILED)
+		return errno;
+	mmr_xrt.base[op->arg.mmap.region] = (uint64_t)(uintptr_t)r;
+	xhist_add(slot_of(task, MMR_POP_MMAP), e - s);
+	return 0;
+}
+
+static int range_call(enum mmr_pop kind, void *addr, uint64_t len, uint64_t arg)
+{
+	int r;
+
+	switch (kind) {
+	case MMR_POP_MPROTECT:
+		r = mprotect(addr, len, (int)arg);
+		if (r < 0 && errno == EACCES && (arg & PROT_EXEC))
+			r = mprotect(addr, len, (int)arg & ~PROT_EXEC);
+		return r;
+	case MMR_POP_MADVISE:
+		return madvise(addr, len, (int)arg);
+	default:
+		return munmap(addr, len);
+	}
+}
+
+/* munmap, mprotect, madvise, and exec (which unmaps everything). */
+static int do_range(uint32_t task, const struct mmr_plan_op *op)
+{
+	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	enum mmr_pop kind = op->kind == MMR_POP_EXEC ? MMR_POP_MUNMAP : op->kind;
+	uint64_t s, e;
+	int failed = 0;
+
+	if (!op->npieces)
+		return op->unresolved ? -MMR_XF_UNMAPPED : 0;
+	s = now();
+	for (uint32_t k = 0; k < op->npieces; k++) {
+		uint64_t base = region_base(pc[k].region);
+
+		if (!base) {
+			/* exec takes down what exists; a region never created is no failure */
+			if (op->kind != MMR_POP_EXEC)
+				failed = -MMR_XF_UNMAPPED;
+			continue;
+		}
+		if (range_call(kind, (void *)(uintptr_t)(base + pc[k].off), pc[k].len,
+			       op->arg.range.arg) < 0)
+			failed = errno;
+	}
+	e = now();
+	xhist_add(slot_of(task, op->kind), e - s);
+	return failed;
+}
+
+static int do_mremap(uint32_t task, const struct mmr_plan_op *op)
+{
+	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	int flags = ((int)op->arg.mremap.flags & ~MREMAP_FIXED) | MREMAP_MAYMOVE;
+	uint64_t base, s, e;
+	void *r;
+
+	if (!op->npieces || !(base = region_base(pc->region)))
+		return -MMR_XF_UNMAPPED;
+	s = now();
+	r = mremap((void *)(uintptr_t)(base + pc->off), op->arg.mremap.old_len,
+		   op->arg.mremap.new_len, flags);
+	e = now();
+	if (r == MAP_FAILED)
+		return errno;
+	mmr_xrt.base[op->arg.mremap.region] = (uint64_t)(uintptr_t)r;
+	xhist_add(slot_of(task, MMR_POP_MREMAP), e - s);
+	return 0;
+}
+
+/*
+ * brk moves the end of the heap: the replay's heap is a reserved region
+ * (PROT_NONE) whose front part is made accessible, so the replayer's own
+ * malloc heap is never touched.
+ */
+static int do_brk(uint32_t task, const struct mmr_plan_op *op)
+{
+	uint64_t base = region_base(op->arg.brk.region), o = op->arg.brk.old_off,
+		 n = op->arg.brk.new_off, s, e;
+	void *r = NULL;
+
+	if (op->unresolved || !base)
+		return -MMR_XF_UNMAPPED;
+	s = now();
+	if (n > o)
+		r = mmap((void *)(uintptr_t)(base + o), n - o, PROT_READ | PROT_WRITE,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else if (n < o)
+		r = mmap((void *)(uintptr_t)(base + n), o - n, PROT_NONE,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	e = now();
+	if (r == MAP_FAILED)
+		return errno;
+	xhist_add(slot_of(task, MMR_POP_BRK), e - s);
+	return 0;
+}
+
+static void run_task(uint32_t task);
+static void end_process(uint32_t leader) __attribute__((noreturn));
+static void setup_task(uint32_t task);
+
+static void child_main(uint32_t task) __attribute__((noreturn));
+static void child_main(uint32_t task)
+{
+	/* A new process has none of its parent's threads. */
+	memset(mmr_xrt.created, 0, mmr_xrt.plan->ntasks);
+	setup_task(task);
+	run_task(task);
+	end_process(task);
+}
+
+static int do_fork(uint32_t task, const struct mmr_plan_op *op)
+{
+	uint64_t s, e;
+	pid_t pid;
+
+	s = now();
+	pid = fork();
+	if (pid == 0)
+		child_main(op->arg.fork.child);
+	e = now();
+	if (pid < 0)
+		return errno;
+	xhist_add(slot_of(task, MMR_POP_FORK), e - s);
+	return 0;
+}
+
+static pthread_attr_t thread_attr;
+
+static void *thread_main(void *arg)
+{
+	uint32_t task = (uint32_t)(uintptr_t)arg;
+
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	setup_task(task);
+	run_task(task);
+	return NULL;
+}
+
+static int do_thread(uint32_t task, const struct mmr_plan_op *op)
+{
+	uint32_t child = op->arg.fork.child;
+	uint64_t s, e;
+	int r;
+
+	s = now();
+	r = pthread_create(&mmr_xrt.threads[child], &thread_attr, thread_main,
+			   (void *)(uintptr_t)child);
+	e = now();
+	if (r)
+		return r;
+	mmr_xrt.created[child] = 1;
+	xhist_add(slot_of(task, MMR_POP_THREAD), e - s);
+	return 0;
+}
+
+static int do_op(uint32_t task, const struct mmr_plan_op *op)
+{
+	switch (op->kind) {
+	case MMR_POP_FAULT: return do_fault(task, op);
+	case MMR_POP_MMAP: return do_mmap(task, op);
+	case MMR_POP_MUNMAP:
+	case MMR_POP_MPROTECT:
+	case MMR_POP_MADVISE:
+	case MMR_POP_EXEC: return do_range(task, op);
+	case MMR_POP_MREMAP: return do_mremap(task, op);
+	case MMR_POP_BRK: return do_brk(task, op);
+	case MMR_POP_FORK: return do_fork(task, op);
+	case MMR_POP_THREAD: return do_thread(task, op);
+	default: return 0;	/* exit: the task ends after it */
+	}
+}
+
+/*
+ * A region another task creates may not be mapped yet when this op comes:
+ * in closed-loop mode tasks run at their own pace, and in timed modes the
+ * creator may lag. Wait for it while its creator still runs (bounded), so
+ * cross-task order is kept where the trace depends on it.
+ */
+#define AWAIT_MAX_NS 1000000000ull
+
+static bool await_region(uint32_t task, uint32_t region)
+{
+	const struct mmr_plan_region *r;
+	uint64_t give_up = 0;
+
+	if (region == MMR_PLAN_NONE || mmr_xrt.base[region])
+		return false;
+	r = &mmr_xrt.plan->regions[region];
+	if (r->origin == MMR_REGION_IMPLICIT) {
+		/* Stand-in memory: whoever needs it first maps it (one wins the race). */
+		void *m = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		uint64_t want = 0;
+
+		if (m != MAP_FAILED &&
+		    !__atomic_compare_exchange_n(&mmr_xrt.base[region], &want, (uint64_t)(uintptr_t)m,
+						 false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			munmap(m, r->len);
+		return false;
+	}
+	/* Set up at a task's start, or by this task: if it is not there, it failed. */
+	if (r->origin == MMR_REGION_INITIAL || r->origin == MMR_REGION_HEAP || r->task == task)
+		return false;
+	while (!mmr_xrt.base[region] && !mmr_xrt.hdr->abort &&
+	       mmr_xrt.tasks[r->task].state != 2) {
+		struct timespec ts = { 0, 20000 };
+		uint64_t n = now();
+
+		if (!give_up)
+			give_up = n + AWAIT_MAX_NS;
+		else if (n > give_up)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* true when a region another task creates was still missing after the wait */
+static bool await_op(uint32_t task, const struct mmr_plan_op *op)
+{
+	bool late = false;
+
+	for (uint32_t k = 0; k < op->npieces; k++)
+		late |= await_region(task, mmr_xrt.plan->pieces[op->piece + k].region);
+	if (op->kind == MMR_POP_BRK)
+		late |= await_region(task, op->arg.brk.region);
+	return late;
+}
+
+static void run_task(uint32_t task)
+{
+	const struct mmr_plan_task *pt = &mmr_xrt.plan->tasks[task];
+	struct mmr_xtask *x = &mmr_xrt.tasks[task];
+	uint64_t next_check = now() + PARENT_CHECK_NS;
+
+	x->pid = getpid();
+	x->state = 1;
+	for (uint32_t i = 0; i < pt->nops; i++) {
+		const struct mmr_plan_op *op = &mmr_xrt.plan->ops[pt->op + i];
+		uint64_t want = 0, start;
+		bool late;
+		int code;
+
+		if (mmr_xrt.hdr->abort)
+			break;
+		if (!mmr_xrt.closed_loop) {
+			want = intended(op->ts);
+			if (wait_until(want) < 0)
+				break;
+		}
+		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(task, op);
+		start = now();
+		if (!mmr_xrt.closed_loop)
+			xhist_add(mmr_xrt.lag_slot[task], start > want ? start - want : 0);
+		code = do_op(task, op);
+		if (code == -MMR_XF_UNMAPPED && late)
+			code = -MMR_XF_LATE;
+		if (code) {
+			x->ops_failed++;
+			xfail(task, op->kind, code);
+		}
+		x->ops_done++;
+		if (start > next_check) {
+			if (!parent_alive())
+				break;
+			next_check = start + PARENT_CHECK_NS;
+		}
+	}
+	x->end_ns = now();
+	x->state = 2;
+}
+
+/* Wait for every thread of the process, then end it. */
+static void end_process(uint32_t leader)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+
+	/* Creators precede what they create, so joining in task order waits for all. */
+	for (uint32_t u = 0; u < p->ntasks; u++)
+		if (u != leader && p->tasks[u].leader == leader && mmr_xrt.created[u])
+			pthread_join(mmr_xrt.threads[u], NULL);
+	mmr_xrt.tasks[leader].pid = 0;
+	_exit(0);
+}
+
+/* Create the regions a task brings along (initial maps, heap reserve). */
+static void setup_task(uint32_t task)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	const struct mmr_plan_task *pt = &p->tasks[task];
+
+	for (uint32_t i = 0; i < pt->nsetup; i++) {
+		uint32_t reg = p->setup_regions[pt->setup + i];
+		const struct mmr_plan_region *r = &p->regions[reg];
+		uint64_t len = r->len ? r->len : p->page_size;
+		void *m;
+
+		if (r->origin == MMR_REGION_HEAP) {
+			m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				 -1, 0);
+			if (m != MAP_FAILED && r->init_len &&
+			    mmap(m, r->init_len, PROT_READ | PROT_WRITE,
+				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+				munmap(m, len);
+				m = MAP_FAILED;
+			}
+		} else {
+			int flags = (int)r->flags & (MAP_SHARED | MAP_PRIVATE);
+			int fd = -1;
+
+			if (r->file != MMR_PLAN_NONE)
+				fd = mmr_xrt.fds[r->file];
+			else
+				flags |= MAP_ANONYMOUS;
+			/* Reservations until touched; touched pages are bounded by the faults. */
+			if (fd < 0)
+				flags |= MAP_NORESERVE;
+			m = map(NULL, len, (int)r->prot, flags, fd, fd >= 0 ? r->file_off : 0);
+		}
+		/* A failed setup shows later as "unmapped" failures of the ops. */
+		if (m != MAP_FAILED)
+			mmr_xrt.base[reg] = (uint64_t)(uintptr_t)m;
+	}
+}
+
+/* Arrive at the start barrier and wait for the go; -1 when aborted. */
+static int barrier(void)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	__atomic_add_fetch(&mmr_xrt.hdr->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&mmr_xrt.hdr->go, __ATOMIC_ACQUIRE)) {
+		if (mmr_xrt.hdr->abort || !parent_alive())
+			return -1;
+		syscall(SYS_futex, &mmr_xrt.hdr->go, FUTEX_WAIT, 0, &ts, NULL, 0);
+	}
+	return mmr_xrt.hdr->abort ? -1 : 0;
+}
+
+static void *initial_thread_main(void *arg)
+{
+	uint32_t task = (uint32_t)(uintptr_t)arg;
+
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	setup_task(task);
+	if (barrier() == 0)
+		run_task(task);
+	return NULL;
+}
+
+void mmr_xtask_root(uint32_t task, pid_t pgid)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	struct sigaction sa;
+
+	/* Own process group (killed as one), and die with the caller. */
+	setpgid(0, pgid);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != mmr_xrt.parent)
+		_exit(1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	/* Replay processes do not wait for children: the kernel reaps them. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = on_fatal;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	/* Small stacks: the replayed threads only run this loop. */
+	pthread_attr_init(&thread_attr);
+	pthread_attr_setstacksize(&thread_attr, 256 << 10);
+
+	memset(mmr_xrt.created, 0, p->ntasks);
+	setup_task(task);
+	for (uint32_t u = 0; u < p->ntasks; u++) {
+		if (!p->tasks[u].initial || !p->tasks[u].thread || p->tasks[u].leader != task)
+			continue;
+		if (!pthread_create(&mmr_xrt.threads[u], &thread_attr, initial_thread_main,
+				    (void *)(uintptr_t)u)) {
+			mmr_xrt.created[u] = 1;
+		} else {
+			/* Counted as arrived so the others still start; its ops show as not run. */
+			__atomic_add_fetch(&mmr_xrt.hdr->ready, 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	if (barrier() == 0)
+		run_task(task);
+	end_process(task);
+}

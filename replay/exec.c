@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The caller's side of the executor: replay-owned files, the shared
+ * results region, forking the roots of the replay tree, the start
+ * barrier, waiting, killing the tree on error or stop, and turning the
+ * shared counters into struct mmr_stats.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "mmr-error.h"
+#include "mmr-exec.h"
+#include "mmr-hist.h"
+#include "mmr-sysinfo.h"
+#include "exec-internal.h"
+
+/* Write real file contents up to this much (faults then need real I/O). */
+#define FILE_CONTENT_MAX (1ull << 30)
+/* Populate the shared region up to this size (no faults on it during runs). */
+#define SHM_POPULATE_MAX (512ull << 20)
+
+struct mmr_exec_view {
+	struct mmr_exec *x;
+};
+
+struct mmr_exec {
+	const struct mmr_plan *plan;
+	struct mmr_exec_opts opts;
+	int *fds;
+	void *shm;
+	size_t shm_size;
+	struct mmr_xhdr *hdr;
+	volatile uint64_t *base;
+	struct mmr_xtask *tasks;
+	char *hists;
+	size_t hist_size;
+	uint32_t nslots;
+	uint32_t *slot, *lag_slot;
+	uint8_t *slot_kind;		/* enum mmr_pop of each slot (lag: __COUNT) */
+	pthread_t *threads;
+	uint8_t *created;
+	struct mmr_exec_view view;
+	bool over;
+};
+
+/* ---- view ---- */
+
+uint64_t mmr_exec_view_t0(const struct mmr_exec_view *v)
+{
+	return __atomic_load_n(&v->x->hdr->go, __ATOMIC_ACQUIRE) ? v->x->hdr->t0 : 0;
+}
+
+double mmr_exec_view_speed(const struct mmr_exec_view *v)
+{
+	return v->x->opts.mode == MMR_REPLAY_MAX_SPEED ? 0 : v->x->opts.speed;
+}
+
+const struct mmr_plan *mmr_exec_view_plan(const struct mmr_exec_view *v)
+{
+	return v->x->plan;
+}
+
+uint64_t mmr_exec_view_base(const struct mmr_exec_view *v, uint32_t region)
+{
+	return region < v->x->plan->nregions ? v->x->base[region] : 0;
+}
+
+pid_t mmr_exec_view_pid(const struct mmr_exec_view *v, uint32_t task)
+{
+	return task < v->x->plan->ntasks && v->x->tasks[task].state == 1 ? v->x->tasks[task].pid : 0;
+}
+
+uint64_t mmr_exec_view_ops_done(const struct mmr_exec_view *v, uint32_t task)
+{
+	return task < v->x->plan->ntasks ? v->x->tasks[task].ops_done : 0;
+}
+
+bool mmr_exec_view_over(const struct mmr_exec_view *v)
+{
+	return __atomic_load_n(&v->x->over, __ATOMIC_ACQUIRE) || v->x->hdr->abort;
+}
+
+/* ---- setup ---- */
+
+/* An unlinked file of size bytes in dir: it vanishes with the last fd. */
+static int make_file(const char *dir, uint64_t size, bool content)
+{
+	static char chunk[1 << 20];
+	char path[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		snprintf(path, sizeof(path), "%s/mmreplay-file-XXXXXX", dir);
+		fd = mkstemp(path);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		return mmr_seterr_errno(MMR_E_IO, "cannot create a replay file in %s (set TMPDIR to a writable directory)", dir);
+	if (ftruncate(fd, (off_t)size) < 0) {
+		mmr_seterr_errno(MMR_E_IO, "cannot size a replay file to %llu bytes in %s",
+				 (unsigned long long)size, dir);
+		close(fd);
+		return -1;
+	}
+	if (!content)
+		return fd;
+	memset(chunk, 0x5a, sizeof(chunk));
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < sizeof(chunk) ? (size_t)(size - off) : sizeof(chunk);
+		ssize_t w = pwrite(fd, chunk, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			mmr_seterr_errno(MMR_E_IO, "writing a replay file in %s", dir);
+			close(fd);
+			return -1;
+		}
+		off += (uint64_t)w;
+	}
+	return fd;
+}
+
+static int make_files(struct mmr_exec *x)
+{
+	const struct mmr_plan *p = x->plan;
+	const char *dir = x->opts.tmpdir ? x->opts.tmpdir : "/var/tmp";
+	struct statvfs vfs;
+	bool content = p->file_bytes <= FILE_CONTENT_MAX;
+
+	/* Real contents only with room to spare; sparse files otherwise. */
+	if (content && statvfs(dir, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * p->file_bytes + (256ull << 20))
+		content = false;
+	x->fds = malloc((p->nfiles ? p->nfiles : 1) * sizeof(*x->fds));
+	if (!x->fds)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < p->nfiles; i++)
+		x->fds[i] = -1;
+	for (uint32_t i = 0; i < p->nfiles; i++) {
+		x->fds[i] = make_file(dir, p->files[i].size, content);
+		if (x->fds[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t align64(size_t v)
+{
+	return (v + 63) & ~(size_t)63;
+}
+
+static int make_shm(struct mmr_exec *x)
+{
+	const struct mmr_plan *p = x->plan;
+	bool timed = x->opts.mode != MMR_REPLAY_MAX_SPEED;
+	size_t off_base, off_tasks, off_hists;
+
+	x->slot = malloc((size_t)(p->ntasks ? p->ntasks : 1) * MMR_POP__COUNT * sizeof(*x->slot));
+	x->lag_slot = malloc((p->ntasks ? p->ntasks : 1) * sizeof(*x->lag_slot));
+	x->threads = calloc(p->ntasks ? p->ntasks : 1, sizeof(*x->threads));
+	x->created = calloc(p->ntasks ? p->ntasks : 1, 1);
+	if (!x->slot || !x->lag_slot || !x->threads || !x->created)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	/* One histogram per (task, kind of op it runs): no sharing, no atomics. */
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		for (unsigned k = 0; k < MMR_POP__COUNT; k++)
+			x->slot[(size_t)t * MMR_POP__COUNT + k] =
+				(p->tasks[t].opmask & (1u << k)) && k != MMR_POP_EXIT ?
+				x->nslots++ : MMR_PLAN_NONE;
+		x->lag_slot[t] = timed && p->tasks[t].nops ? x->nslots++ : MMR_PLAN_NONE;
+	}
+	x->slot_kind = malloc(x->nslots ? x->nslots : 1);
+	if (!x->slot_kind)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		for (unsigned k = 0; k < MMR_POP__COUNT; k++)
+			if (x->slot[(size_t)t * MMR_POP__COUNT + k] != MMR_PLAN_NONE)
+				x->slot_kind[x->slot[(size_t)t * MMR_POP__COUNT + k]] = (uint8_t)k;
+		if (x->lag_slot[t] != MMR_PLAN_NONE)
+			x->slot_kind[x->lag_slot[t]] = MMR_POP__COUNT;
+	}
+	x->hist_size = align64(sizeof(struct mmr_xhist) + mmr_hist_nbuckets() * sizeof(uint64_t));
+	off_base = align64(sizeof(struct mmr_xhdr));
+	off_tasks = align64(off_base + (size_t)p->nregions * sizeof(uint64_t));
+	off_hists = align64(off_tasks + (size_t)p->ntasks * sizeof(struct mmr_xtask));
+	x->shm_size = off_hists + (size_t)x->nslots * x->hist_size;
+	x->shm = mmap(NULL, x->shm_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS |
+		      (x->shm_size <= SHM_POPULATE_MAX ? MAP_POPULATE : 0), -1, 0);
+	if (x->shm == MAP_FAILED) {
+		x->shm = NULL;
+		return mmr_seterr_errno(MMR_E_NOMEM, "cannot map %zu bytes for replay results",
+					x->shm_size);
+	}
+	x->hdr = x->shm;
+	x->base = (volatile uint64_t *)((char *)x->shm + off_base);
+	x->tasks = (struct mmr_xtask *)((char *)x->shm + off_tasks);
+	x->hists = (char *)x->shm + off_hists;
+	return 0;
+}
+
+struct mmr_exec *mmr_exec_new(const struct mmr_plan *p, const struct mmr_exec_opts *o)
+{
+	struct mmr_exec *x;
+
+	if (o->mode == MMR_REPLAY_SCALED && !(o->speed > 0)) {
+		mmr_seterr(MMR_E_USAGE, "speed must be greater than 0");
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		mmr_seterr(MMR_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	x->plan = p;
+	x->opts = *o;
+	if (x->opts.mode != MMR_REPLAY_SCALED)
+		x->opts.speed = 1.0;
+	if (!x->opts.start_timeout_ns)
+		x->opts.start_timeout_ns = 30ull * 1000000000ull;
+	x->view.x = x;
+	if (make_files(x) < 0 || make_shm(x) < 0) {
+		mmr_exec_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void mmr_exec_free(struct mmr_exec *x)
+{
+	if (!x)
+		return;
+	for (uint32_t i = 0; x->fds && i < x->plan->nfiles; i++)
+		if (x->fds[i] >= 0)
+			close(x->fds[i]);
+	free(x->fds);
+	if (x->shm)
+		munmap(x->shm, x->shm_size);
+	free(x->slot);
+	free(x->lag_slot);
+	free(x->slot_kind);
+	free(x->threads);
+	free(x->created);
+	free(x);
+}
+
+/* ---- one run ---- */
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool stopped(const struct mmr_exec *x)
+{
+	return x->opts.stop && *x->opts.stop;
+}
+
+/* Kill the whole replay tree and reap every child; idempotent. */
+static void kill_tree(struct mmr_exec *x, pid_t pgid)
+{
+	int st;
+
+	x->hdr->abort = 1;
+	__atomic_store_n(&x->hdr->go, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &x->hdr->go, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	if (pgid > 0)
+		kill(-pgid, SIGKILL);
+	/* Orphans come to us (subreaper); a fork racing the kill is caught by the next kill. */
+	for (;;) {
+		pid_t r = waitpid(-1, &st, __WALL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (pgid > 0)
+			kill(-pgid, SIGKILL);
+	}
+}
+
+/* Reap what has ended; 1 when no child is left. */
+static int reap(void)
+{
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(-1, &st, WNOHANG | __WALL);
+
+		if (r > 0)
+			continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r < 0 && errno == ECHILD;
+	}
+}
+
+static void drop_file_cache(struct mmr_exec *x)
+{
+	/* Replay files start cold, as files whose faults read from disk. */
+	for (uint32_t i = 0; i < x->plan->nfiles; i++) {
+		fdatasync(x->fds[i]);
+		posix_fadvise(x->fds[i], 0, 0, POSIX_FADV_DONTNEED);
+	}
+}
+
+static const char *fail_name(int code, char *buf, size_t len)
+{
+	const char *n;
+
+	switch (-code) {
+	case MMR_XF_SEGV: return "SIGSEGV";
+	case MMR_XF_BUS: return "SIGBUS";
+	case MMR_XF_UNMAPPED: return "unmapped";
+	case MMR_XF_LATE: return "not mapped in time";
+	default:
+		break;
+	}
+	n = code > 0 ? strerrorname_np(code) : NULL;
+	if (n)
+		return n;
+	snprintf(buf, len, "error %d", code);
+	return buf;
+}
+
+/* The shared-memory histogram as an mmr_hist, exactly (via its JSON form). */
+static struct mmr_hist *xhist_to_hist(const struct mmr_xhist *xh)
+{
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct mmr_hist *h = NULL;
+	unsigned nb = mmr_hist_nbuckets();
+
+	if (!o || !arr)
+		goto out;
+	json_object_object_add(o, "count", json_object_new_uint64(xh->count));
+	json_object_object_add(o, "sum", json_object_new_uint64(xh->sum));
+	json_object_object_add(o, "min", json_object_new_uint64(xh->count ? xh->min : 0));
+	json_object_object_add(o, "max", json_object_new_uint64(xh->max));
+	for (unsigned i = 0; i < nb; i++) {
+		struct json_object *pair;
+
+		if (!xh->b[i])
+			continue;
+		pair = json_object_new_array();
+		json_object_array_add(pair, json_object_new_uint64(i));
+		json_object_array_add(pair, json_object_new_uint64(xh->b[i]));
+		json_object_array_add(arr, pair);
+	}
+	json_object_object_add(o, "buckets", arr);
+	arr = NULL;
+	h = mmr_hist_from_json(o);
+out:
+	json_object_put(o);
+	json_object_put(arr);
+	if (!h && mmr_errcode() == MMR_E_OK)
+		mmr_seterr(MMR_E_NOMEM, "out of memory");
+	return h;
+}
+
+static int collect(struct mmr_exec *x, struct mmr_stats *s, uint64_t wall)
+{
+	const struct mmr_plan *p = x->plan;
+	uint64_t killed = 0, unstarted = 0, recorded = 0;
+	char buf[32];
+
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		const struct mmr_xtask *xt = &x->tasks[t];
+
+		s->fidelity.ops_replayed += xt->ops_done;
+		s->fidelity.ops_failed += xt->ops_failed;
+		for (unsigned i = 0; i < MMR_XF_SLOTS; i++)
+			if (xt->fails[i].count &&
+			    mmr_stats_add_failure(s, mmr_pop_op(xt->fails[i].op),
+						  fail_name(xt->fails[i].code, buf, sizeof(buf)),
+						  xt->fails[i].count) < 0)
+				return -1;
+		if (xt->other_fails && mmr_stats_add_failure(s, MMR_OP_OTHER, "other", xt->other_fails) < 0)
+			return -1;
+		if (xt->state == 1 || (xt->state == 2 && xt->ops_done < p->tasks[t].nops))
+			killed++;
+		else if (xt->state == 0 && p->tasks[t].nops)
+			unstarted++;
+		if (p->tasks[t].end_ts > recorded)
+			recorded = p->tasks[t].end_ts;
+	}
+	if (killed && mmr_stats_add_failure(s, MMR_OP_NONE, "task ended early", killed) < 0)
+		return -1;
+	if (unstarted && mmr_stats_add_failure(s, MMR_OP_NONE, "task not started", unstarted) < 0)
+		return -1;
+	for (uint32_t i = 0; i < x->nslots; i++) {
+		const struct mmr_xhist *xh = (const struct mmr_xhist *)(x->hists + i * x->hist_size);
+		struct mmr_hist *h, *dst;
+		unsigned k = x->slot_kind[i];
+
+		if (k == MMR_POP__COUNT)
+			dst = mmr_stats_lag(s);
+		else if (xh->count)
+			dst = mmr_stats_op(s, mmr_pop_op(k), k == MMR_POP_FAULT);
+		else
+			continue;
+		if (!dst)
+			return -1;
+		h = xhist_to_hist(xh);
+		if (!h)
+			return -1;
+		mmr_hist_merge(dst, h);
+		mmr_hist_free(h);
+	}
+	if (x->opts.mode != MMR_REPLAY_MAX_SPEED && !mmr_stats_lag(s))
+		return -1;
+	s->fidelity.ops_recorded += p->nops;
+	s->fidelity.recorded_ns += recorded;
+	s->fidelity.replayed_ns += wall;
+	mmr_stats_finish(s);
+	return 0;
+}
+
+/* Fork the processes that exist at the start; -1 with the tree killed. */
+static int fork_roots(struct mmr_exec *x, pid_t *roots, unsigned *nroots, pid_t *pgid)
+{
+	const struct mmr_plan *p = x->plan;
+
+	*nroots = 0;
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		pid_t pid;
+
+		if (!p->tasks[t].initial || p->tasks[t].thread)
+			continue;
+		pid = fork();
+		if (pid == 0)
+			mmr_xtask_root(t, *pgid);
+		if (pid < 0) {
+			mmr_seterr_errno(MMR_E_FAIL, "cannot fork the replay processes");
+			return -1;
+		}
+		if (!*pgid)
+			*pgid = pid;
+		setpgid(pid, *pgid);	/* also in the child: whoever runs first */
+		roots[(*nroots)++] = pid;
+	}
+	return 0;
+}
+
+static int wait_barrier(struct mmr_exec *x)
+{
+	uint64_t deadline = mmr_now_ns() + x->opts.start_timeout_ns;
+
+	while (__atomic_load_n(&x->hdr->ready, __ATOMIC_ACQUIRE) < x->plan->initial_tasks) {
+		if (stopped(x))
+			return mmr_seterr(MMR_E_FAIL, "interrupted; the replay tree was killed");
+		if (mmr_now_ns() > deadline)
+			return mmr_seterr(MMR_E_FAIL,
+					  "only %u of %u replay tasks reached the start barrier within %llu s; the machine may be overloaded",
+					  x->hdr->ready, x->plan->initial_tasks,
+					  (unsigned long long)(x->opts.start_timeout_ns / 1000000000ull));
+		{
+			int st;
+			pid_t r = waitpid(-1, &st, WNOHANG | __WALL);
+
+			if (r > 0)
+				return mmr_seterr(MMR_E_FAIL,
+						  "a replay process died before the start (%s %d)",
+						  WIFSIGNALED(st) ? "signal" : "exit status",
+						  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		}
+		sleep_ns(200000);
+	}
+	return 0;
+}
+
+int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
+{
+	const struct mmr_plan *p = x->plan;
+	pid_t *roots = calloc(p->ntasks ? p->ntasks : 1, sizeof(*roots)), pgid = 0;
+	unsigned nroots = 0;
+	uint64_t t0, end = 0;
+	int old_subreaper = 0, rc = -1;
+	bool started = false;
+
+	if (!roots)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	memset(x->shm, 0, x->shm_size);
+	x->over = false;
+	if (x->opts.cold_files)
+		drop_file_cache(x);
+	mmr_xrt = (struct mmr_xrt){
+		.plan = p, .hdr = x->hdr, .base = x->base, .tasks = x->tasks,
+		.hists = x->hists, .hist_size = x->hist_size, .slot = x->slot,
+		.lag_slot = x->lag_slot, .fds = x->fds,
+		.closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED,
+		.speed = x->opts.speed, .parent = getpid(),
+		.threads = x->threads, .created = x->created,
+	};
+	/* Orphaned replay processes come back to us, so we can reap them all. */
+	prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper, 0, 0, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (fork_roots(x, roots, &nroots, &pgid) < 0 || wait_barrier(x) < 0)
+		goto kill;
+	if (x->opts.hooks.start &&
+	    x->opts.hooks.start(x->opts.hooks.arg, &x->view, roots, nroots) < 0)
+		goto kill;
+	started = true;
+	if (stopped(x)) {
+		mmr_seterr(MMR_E_FAIL, "interrupted; the replay tree was killed");
+		goto kill;
+	}
+	/*
+	 * Timed modes: time 0 a little ahead, so every task is awake when it
+	 * comes. Closed loop: the tasks start at once, so time 0 is now.
+	 */
+	t0 = mmr_now_ns() + (x->opts.mode == MMR_REPLAY_MAX_SPEED ? 0 : 2000000);
+	x->hdr->t0 = t0;
+	__atomic_store_n(&x->hdr->go, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &x->hdr->go, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	while (!reap()) {
+		if (stopped(x)) {
+			mmr_seterr(MMR_E_FAIL, "interrupted; the replay tree was killed");
+			goto kill;
+		}
+		sleep_ns(1000000);
+	}
+	for (uint32_t t = 0; t < p->ntasks; t++)
+		if (x->tasks[t].end_ns > end)
+			end = x->tasks[t].end_ns;
+	*wall_ns = end > t0 ? end - t0 : 0;
+	__atomic_store_n(&x->over, true, __ATOMIC_RELEASE);
+	if (x->opts.hooks.end && x->opts.hooks.end(x->opts.hooks.arg, &x->view, stats) < 0)
+		goto out;
+	rc = collect(x, stats, *wall_ns);
+	goto out;
+kill:
+	kill_tree(x, pgid);
+	__atomic_store_n(&x->over, true, __ATOMIC_RELEASE);
+	/* Let the hooks stop what they started; the error stays the run's. */
+	if (started && x->opts.hooks.end) {
+		char msg[512];
+		enum mmr_err code = mmr_errcode();
+
+		snprintf(msg, sizeof(msg), "%s", mmr_strerror());
+		x->opts.hooks.end(x->opts.hooks.arg, &x->view, stats);
+		mmr_seterr(code, "%s", msg);
+	}
+out:
+	prctl(PR_SET_CHILD_SUBREAPER, old_subreaper, 0, 0, 0);
+	free(roots);
+	return rc;
+}

@@ -1,0 +1,247 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# mmreplay replay on the real kernel: op counts replayed == recorded,
+# timing (as recorded vs closed loop), lock measurement, --reclaim=memcg
+# and pageout, and that nothing is left behind (cgroups, swap, tracefs
+# instances, processes) after success, SIGINT and SIGKILL.
+# Needs root and tracefs; exits 77 with a reason otherwise.
+set -u
+
+M=${MMREPLAY:?set MMREPLAY to the mmreplay binary}
+SRC=${MMR_SRC:?set MMR_SRC to the source tree}
+FIX=$SRC/tests/fixtures
+EXAMPLE=$SRC/schemas/examples/trace-zygote-small.jsonl
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: replay measurement and reclaim need root"
+	exit 77
+fi
+if [ -d /sys/kernel/tracing/instances ]; then
+	TRACEFS=/sys/kernel/tracing
+elif [ -d /sys/kernel/debug/tracing/instances ]; then
+	TRACEFS=/sys/kernel/debug/tracing
+else
+	echo "SKIP: no tracefs (mount -t tracefs nodev /sys/kernel/tracing)"
+	exit 77
+fi
+if ! command -v python3 >/dev/null; then
+	echo "SKIP: python3 is needed to read result files"
+	exit 77
+fi
+
+T=$(mktemp -d /tmp/mmr-test-replay-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# jq-like: py 'r["summary"]["fidelity"]["ops_failed"]' FILE
+py() {
+	python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($1)" "$2"
+}
+
+# Swap devices whose label says mmreplay pid $1 made them (other sessions
+# may use zram at the same time: their devices carry their own pid).
+swap_of() {
+	want=$(printf 'mmreplay-%s' "$1" | cut -c1-16)
+	for dev in $(awk 'NR > 1 && $1 ~ /zram/ { print $1 }' /proc/swaps); do
+		label=$(dd if="$dev" bs=1 skip=1052 count=16 2>/dev/null | tr -d '\000')
+		[ "$label" = "$want" ] && echo "$dev"
+	done
+	return 0
+}
+
+# Nothing of mmreplay (pid $2) may remain: cgroup, state file, tracefs
+# instance, zram swap.
+no_leftovers() {
+	what=$1
+	pid=$2
+	for d in /sys/fs/cgroup/memory/mmreplay-"$pid" /sys/fs/cgroup/mmreplay-"$pid"; do
+		[ -e "$d" ] && fail "$what: cgroup $d left behind"
+	done
+	[ -e /run/mmreplay/reclaim-"$pid" ] && fail "$what: state file left behind"
+	[ -e "$TRACEFS/instances/mmreplay-$pid" ] && fail "$what: tracefs instance left behind"
+	left=$(swap_of "$pid")
+	[ -z "$left" ] || fail "$what: swap on $left left behind"
+	return 0
+}
+
+# (cgroup files have size 0: test their contents, never -s)
+
+# A task that runs (a zombie waiting for init to reap it does not count).
+running() {
+	[ -r /proc/"$1"/stat ] && ! sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | grep -q '^Z'
+}
+
+# Run mmreplay in the background so its pid is known; sets PID and RC.
+run_bg() {
+	"$M" "$@" >out.txt 2>err.txt &
+	PID=$!
+	wait $PID
+	RC=$?
+}
+
+echo "1. example trace as recorded: every op replayed, locks measured"
+run_bg replay "$EXAMPLE" -o ex.json --label itest
+[ $RC = 0 ] || fail "replay of the example: exit $RC: $(cat err.txt)"
+no_leftovers "example" $PID
+"$M" validate -q ex.json || fail "result does not validate"
+[ "$(py 'r["summary"]["fidelity"]["ops_recorded"]' ex.json)" = 8 ] || fail "example: ops_recorded != 8"
+[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' ex.json)" = 8 ] || fail "example: ops_replayed != 8"
+[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' ex.json)" = 0 ] || fail "example: ops failed: $(py 'r["summary"]["fidelity"]["failures"]' ex.json)"
+[ "$(py 'sum(o["hist"]["count"] for o in r["summary"]["ops"] if o["op"]=="fault")' ex.json)" = 32441 ] ||
+	fail "example: not every recorded page was touched"
+# the replayed mprotect takes mmap_lock for write: the measurement must see it
+[ "$(py 'sum(l["hist"]["count"] for l in r["summary"]["locks"] if l["source"]=="mmap_lock" and l["op"]=="mprotect" and l["mode"]=="write")' ex.json)" -ge 1 ] ||
+	fail "example: no mmap_lock write sample attributed to mprotect: $(py 'r["summary"]["locks"]' ex.json | head -c 600)"
+echo "   lag p50 $(py 'r["summary"]["fidelity"]["lag_p50_ns"]' ex.json) ns, p99 $(py 'r["summary"]["fidelity"]["lag_p99_ns"]' ex.json) ns"
+"$M" report ex.json >report.txt || fail "report failed"
+grep -q "ops replayed 8 of 8 recorded, 0 failed" report.txt || fail "report: fidelity line missing"
+grep -q "Kernel locks" report.txt || fail "report: lock table missing"
+"$M" report --json ex.json | python3 -c "import json,sys; json.load(sys.stdin)" || fail "report --json is not JSON"
+
+echo "2. process tree fixture (forks, threads, mmap/mprotect/madvise/mremap/munmap/brk, files)"
+run_bg replay "$FIX/replay-tree.jsonl" -o tree.json --runs 3
+[ $RC = 0 ] || fail "tree: exit $RC: $(cat err.txt)"
+no_leftovers "tree" $PID
+[ "$(py 'r["summary"]["fidelity"]["ops_recorded"]' tree.json)" = 72 ] || fail "tree: ops_recorded != 3 x 24"
+[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' tree.json)" = 72 ] || fail "tree: ops_replayed != 72"
+[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' tree.json)" = 0 ] ||
+	fail "tree: failures: $(py 'r["summary"]["fidelity"]["failures"]' tree.json)"
+for op in fork mmap munmap mremap mprotect madvise; do
+	[ "$(py "sum(o['hist']['count'] for o in r['summary']['ops'] if o['op']=='$op')" tree.json)" -ge 3 ] ||
+		fail "tree: no $op latencies"
+done
+# as recorded: the 15 ms timeline is followed, not compressed
+wall=$(py 'min(x["wall_ns"] for x in r["runs"])' tree.json)
+[ "$wall" -ge 13000000 ] || fail "tree: as-recorded run took $wall ns, less than the 15 ms timeline"
+[ "$(py 'r["summary"]["fidelity"]["lag_p50_ns"]' tree.json)" -lt 20000000 ] || fail "tree: lag p50 above 20 ms"
+
+echo "3. closed loop vs scaled timing on a 30 s trace"
+run_bg replay "$FIX/replay-long.jsonl" -o fast.json --max-speed --no-locks
+[ $RC = 0 ] || fail "max-speed: exit $RC: $(cat err.txt)"
+wall=$(py 'r["runs"][0]["wall_ns"]' fast.json)
+[ "$wall" -lt 10000000000 ] || fail "max-speed waited: $wall ns for a 30 s trace"
+[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' fast.json)" = 7 ] || fail "max-speed: ops_replayed != 7"
+[ "$(py 'r["params"]["mode"]' fast.json)" = max-speed ] || fail "max-speed: mode not recorded"
+run_bg replay "$FIX/replay-long.jsonl" -o scaled.json --speed 20 --no-locks
+[ $RC = 0 ] || fail "scaled: exit $RC: $(cat err.txt)"
+wall=$(py 'r["runs"][0]["wall_ns"]' scaled.json)
+[ "$wall" -ge 1400000000 ] && [ "$wall" -lt 10000000000 ] ||
+	fail "--speed 20: a 30 s trace took $wall ns (expected about 1.5 s)"
+echo "   closed loop $(py 'r["runs"][0]["wall_ns"]' fast.json) ns, x20 $wall ns"
+
+echo "4. --reclaim=memcg: real reclaim into zram, then everything undone"
+run_bg replay "$EXAMPLE" -o memcg.json --reclaim memcg --memcg-limit 32M
+[ $RC = 0 ] || fail "memcg: exit $RC: $(cat err.txt)"
+grep -q "zram[0-9]* swap" out.txt || fail "memcg: no zram device reported: $(cat out.txt)"
+no_leftovers "memcg" $PID
+[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' memcg.json)" = 8 ] || fail "memcg: ops_replayed != 8"
+[ "$(py 'r["summary"]["reclaim"]["swapouts"]' memcg.json)" -gt 0 ] || fail "memcg: nothing was swapped out"
+[ "$(py 'r["params"]["memcg_limit"]' memcg.json)" = 33554432 ] || fail "memcg: limit not recorded"
+
+echo "5. --reclaim=pageout at the recorded moment"
+run_bg replay "$FIX/replay-tree.jsonl" -o pageout.json --reclaim pageout --no-locks
+[ $RC = 0 ] || fail "pageout: exit $RC: $(cat err.txt)"
+no_leftovers "pageout" $PID
+[ "$(py 'r["summary"]["fidelity"]["ops_recorded"]' pageout.json)" = 25 ] || fail "pageout: the reclaim op is not counted"
+[ "$(py 'sum(o["hist"]["count"] for o in r["summary"]["ops"] if o["op"]=="reclaim")' pageout.json)" = 1 ] ||
+	fail "pageout: no process_madvise done: $(py 'r["summary"]["fidelity"]["failures"]' pageout.json)"
+grep -q "pageout, zram[0-9]* swap" out.txt || fail "pageout: no swap set up: $(cat out.txt)"
+
+echo "6. SIGINT mid-run: the tree is killed, every setting undone"
+"$M" replay "$FIX/replay-long.jsonl" -o int.json --reclaim memcg --memcg-limit 16M >out.txt 2>err.txt &
+PID=$!
+CG=/sys/fs/cgroup/memory/mmreplay-$PID
+[ -d /sys/fs/cgroup/memory ] || CG=/sys/fs/cgroup/mmreplay-$PID
+i=0
+while [ $i -lt 100 ] && [ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ]; do sleep 0.1; i=$((i + 1)); done
+[ -n "$(cat "$CG/cgroup.procs" 2>/dev/null)" ] || fail "SIGINT: the replay never entered its cgroup: $(cat err.txt)"
+sleep 1
+TASKS=$(cat "$CG/cgroup.procs")
+[ -n "$(swap_of $PID)" ] || fail "SIGINT: no zram swap of ours during the run: $(cat /proc/swaps)"
+kill -INT $PID
+wait $PID
+RC=$?
+[ $RC = 1 ] || fail "SIGINT: exit $RC, expected 1: $(cat err.txt)"
+grep -q "interrupted" err.txt || fail "SIGINT: no message: $(cat err.txt)"
+no_leftovers "SIGINT" $PID
+for t in $TASKS; do
+	running "$t" && fail "SIGINT: replay process $t still runs"
+done
+[ -e int.json ] && fail "SIGINT: a result was written for an interrupted replay"
+
+echo "7. SIGKILL of mmreplay: the tree dies with it, the next run cleans up"
+"$M" replay "$FIX/replay-long.jsonl" -o kill.json --reclaim memcg --memcg-limit 16M >out.txt 2>err.txt &
+PID=$!
+CG=/sys/fs/cgroup/memory/mmreplay-$PID
+[ -d /sys/fs/cgroup/memory ] || CG=/sys/fs/cgroup/mmreplay-$PID
+i=0
+while [ $i -lt 100 ] && [ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ]; do sleep 0.1; i=$((i + 1)); done
+[ -n "$(cat "$CG/cgroup.procs" 2>/dev/null)" ] || fail "SIGKILL: the replay never entered its cgroup"
+TASKS=$(cat "$CG/cgroup.procs")
+kill -KILL $PID
+wait $PID 2>/dev/null
+KPID=$PID
+sleep 1
+for t in $TASKS; do
+	running "$t" && fail "SIGKILL: replay process $t outlived mmreplay"
+done
+run_bg replay "$FIX/replay-tree.jsonl" -o after.json --no-locks
+[ $RC = 0 ] || fail "after SIGKILL: exit $RC: $(cat err.txt)"
+no_leftovers "stale cleanup after SIGKILL" $KPID
+
+echo "8. a malformed trace is refused before anything runs"
+sed 's/"ts":1009200000/"ts":10/' "$EXAMPLE" >bad.jsonl
+run_bg replay bad.jsonl --reclaim memcg -o bad.json
+[ $RC = 1 ] || fail "malformed: exit $RC, expected 1"
+grep -q "line 5: time goes backwards" err.txt || fail "malformed: message: $(cat err.txt)"
+no_leftovers "malformed" $PID
+[ -e bad.json ] && fail "malformed: a result was written"
+
+echo "9. usage errors and missing privileges"
+"$M" replay --speed 0 "$EXAMPLE" 2>/dev/null; [ $? = 2 ] || fail "--speed 0 is not a usage error"
+"$M" replay --reclaim zram "$EXAMPLE" 2>/dev/null; [ $? = 2 ] || fail "--reclaim zram is not a usage error"
+"$M" replay --speed 2 --max-speed "$EXAMPLE" 2>/dev/null; [ $? = 2 ] || fail "--speed with --max-speed accepted"
+if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	cp "$EXAMPLE" "$T/ex.jsonl"
+	chmod 755 "$T"
+	chmod 644 "$T/ex.jsonl"
+	(cd /tmp && setpriv --reuid=65534 --regid=65534 --clear-groups "$M" replay --reclaim memcg \
+		-o /dev/null "$T/ex.jsonl" 2>"$T/err.txt")
+	RC=$?
+	[ $RC = 4 ] || fail "memcg without root: exit $RC, expected 4: $(cat "$T/err.txt")"
+	grep -q "root" "$T/err.txt" || fail "memcg without root: message: $(cat "$T/err.txt")"
+else
+	echo "   (setpriv unavailable: not checking the unprivileged case)"
+fi
+
+echo "10. a recorded workload replays on this kernel"
+WL=${MMR_WORKLOAD_KNOWN:-}
+if [ -n "$WL" ] && [ -x "$WL" ]; then
+	if "$M" record -q -o wl.jsonl -- "$WL" >/dev/null 2>rec.err; then
+		run_bg replay wl.jsonl -o wl.json --runs 2
+		[ $RC = 0 ] || fail "recorded workload: exit $RC: $(cat err.txt)"
+		no_leftovers "recorded workload" $PID
+		rec=$(py 'r["summary"]["fidelity"]["ops_recorded"]' wl.json)
+		[ "$rec" -gt 50 ] || fail "recorded workload: only $rec ops planned"
+		[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' wl.json)" = "$rec" ] ||
+			fail "recorded workload: not every op replayed"
+		[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' wl.json)" = 0 ] ||
+			fail "recorded workload: failures: $(py 'r["summary"]["fidelity"]["failures"]' wl.json)"
+		# every recorded process fork, in each of the 2 runs
+		forks=$(grep -c '"ev":"fork".*"thread":false' wl.jsonl)
+		[ "$(py 'sum(o["hist"]["count"] for o in r["summary"]["ops"] if o["op"]=="fork")' wl.json)" = $((2 * forks)) ] ||
+			fail "recorded workload: fork count is not 2 x $forks"
+	else
+		echo "   (recording failed, not checking: $(tail -1 rec.err))"
+	fi
+else
+	echo "   (MMR_WORKLOAD_KNOWN not set: not checking)"
+fi
+
+echo "PASS"
