@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -57,6 +58,9 @@ static void header(const struct mmr_result *r, const char *path)
 	printf("%s\n", r->params.force ? ", forced past the safety checks" : "");
 }
 
+/* Rows to show per table; 0 = all. Tables are sorted by total time. */
+static unsigned top;
+
 static void locks_table(const struct mmr_stats *s)
 {
 	char p50[24], p99[24], mx[24], tot[24];
@@ -68,7 +72,7 @@ static void locks_table(const struct mmr_stats *s)
 	}
 	printf("  %-10s %-10s %-6s %-9s %-4s %10s %10s %10s %10s %10s\n", "lock", "source", "mode",
 	       "op", "kind", "count", "p50", "p99", "max", "total");
-	for (unsigned i = 0; i < s->nlocks; i++) {
+	for (unsigned i = 0; i < s->nlocks && (!top || i < top); i++) {
 		const struct mmr_lockstat *l = &s->locks[i];
 
 		printf("  %-10s %-10s %-6s %-9s %-4s %10" PRIu64 " %10s %10s %10s %10s\n",
@@ -79,6 +83,8 @@ static void locks_table(const struct mmr_stats *s)
 		       dur(mmr_hist_percentile(l->hist, 99), p99), dur(mmr_hist_max(l->hist), mx),
 		       dur(mmr_hist_sum(l->hist), tot));
 	}
+	if (top && s->nlocks > top)
+		printf("  (%u more rows: mmreplay report without --top)\n", s->nlocks - top);
 }
 
 static void ops_table(const struct mmr_stats *s)
@@ -112,7 +118,9 @@ static void paths_table(const struct mmr_stats *s)
 	if (!s->npaths)
 		return;
 	printf("\nTop kernel paths (contention wait, innermost frame first)\n");
-	for (unsigned i = 0; i < s->npaths && i < TOP_PATHS; i++) {
+	unsigned npaths = top && top < TOP_PATHS ? top : TOP_PATHS;
+
+	for (unsigned i = 0; i < s->npaths && i < npaths; i++) {
 		const struct mmr_path *p = &s->paths[i];
 
 		printf("  %2u. %s during %s: %" PRIu64 " waits, %s\n      ", i + 1,
@@ -125,8 +133,8 @@ static void paths_table(const struct mmr_stats *s)
 		}
 		printf("%s\n", p->nframes > PATH_FRAMES ? " < ..." : "");
 	}
-	if (s->npaths > TOP_PATHS)
-		printf("  (%u more paths in the file)\n", s->npaths - TOP_PATHS);
+	if (s->npaths > npaths)
+		printf("  (%u more paths in the file)\n", s->npaths - npaths);
 }
 
 static void fidelity(const struct mmr_result *r)
@@ -179,6 +187,7 @@ int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "top", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct mmr_cmd *cmd = mmr_find_cmd("report");
@@ -186,11 +195,21 @@ int cmd_report(int argc, char **argv)
 	bool json = false;
 	int c;
 
+	top = 0;
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0)
+				die_usage(cmd, "--top takes a positive number");
+			top = (unsigned)v;
+			break;
+		}
 		default:
 			die_usage(cmd, "unknown option");
 		}

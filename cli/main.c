@@ -13,6 +13,13 @@
 #include "mmreplay.h"
 
 const struct mmr_cmd mmr_commands[] = {
+	{ "demo", cmd_demo,
+	  "record a built-in scenario, replay it here, and show where the lock time went",
+	  "mmreplay demo [-o DIR] [-d SECONDS] [-s SCENARIO]\n"
+	  "  -o, --output-dir DIR   where the trace and result go (default ./mmreplay-demo)\n"
+	  "  -d, --duration SEC     how long the scenario is recorded (default 5)\n"
+	  "  -s, --scenario NAME    which scenario (default zygote; see 'scenario list')\n"
+	  "Needs root. Takes about a minute on a 2-core machine.\n" },
 	{ "info", cmd_info,
 	  "show what this machine supports: tracefs, events, privileges, KVM/qemu",
 	  "mmreplay info [--json]\n"
@@ -53,8 +60,9 @@ const struct mmr_cmd mmr_commands[] = {
 	  "every setting. Exit status 4 when something needed is not supported here.\n" },
 	{ "report", cmd_report,
 	  "show a replay result as tables: locks, op latency, kernel paths, fidelity",
-	  "mmreplay report [--json] RESULT\n"
-	  "  --json   the result as normalised JSON instead of tables\n" },
+	  "mmreplay report [--json] [--top N] RESULT\n"
+	  "  --json    the result as normalised JSON instead of tables\n"
+	  "  --top N   only the N lock rows and kernel paths with the most time\n" },
 	{ "scenario", cmd_scenario,
 	  "list the built-in workloads, run one natively, optionally recording it",
 	  "mmreplay scenario list [-v] [NAME]\n"

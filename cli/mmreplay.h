@@ -35,6 +35,7 @@ bool wants_help(int argc, char **argv);
 void print_usage(const struct mmr_cmd *cmd);
 
 #define CMD(x) int cmd_##x(int argc, char **argv)
+CMD(demo);
 CMD(info);
 CMD(record);
 CMD(replay);

@@ -176,6 +176,11 @@ static const struct {
 	{ "i_mmap_lock_write", MMR_LC_I_MMAP },
 	{ "i_mmap_lock_read", MMR_LC_I_MMAP },
 	{ "unlink_file_vma", MMR_LC_I_MMAP },
+	{ "unlink_file_vma_batch_process", MMR_LC_I_MMAP },
+	{ "unlink_file_vma_batch_add", MMR_LC_I_MMAP },
+	{ "move_pages", MMR_LC_ANON_VMA },		/* UFFDIO_MOVE: root anon_vma write */
+	{ "move_pages_ptes", MMR_LC_ANON_VMA },
+	{ "move_pages_pte", MMR_LC_ANON_VMA },
 	{ "mmap_read_lock", MMR_LC_MMAP_LOCK },
 	{ "mmap_write_lock", MMR_LC_MMAP_LOCK },
 	{ "mmap_read_lock_killable", MMR_LC_MMAP_LOCK },
@@ -210,8 +215,37 @@ static int frame_is(const char *frame, const char *sym)
 	       (frame[n] == '\0' || frame[n] == '+' || frame[n] == '.' || frame[n] == ' ');
 }
 
+/* Lock primitives that stand between the waiter and the code that locked. */
+static const char *const lock_prims[] = {
+	"rwsem_down_write_slowpath", "rwsem_down_read_slowpath", "down_write",
+	"down_write_killable", "down_read", "down_read_killable", "down_write_nested",
+	"down_read_trylock", "down_write_trylock", NULL,
+};
+
+/*
+ * Callers that take mmap_lock themselves (mmap_write_lock() and friends are
+ * inlined, so the rwsem primitive is called straight from them). Only
+ * checked right above the primitives: deeper in the same stack these
+ * functions take many other locks.
+ */
+static const char *const mmap_lock_callers[] = {
+	"do_mprotect_pkey", "dup_mmap", "vm_mmap_pgoff", "__vm_munmap", "do_madvise",
+	"__do_sys_brk", "__do_sys_mremap", "do_mremap", "exit_mmap", "do_user_addr_fault",
+	"madvise_lock", "__do_sys_process_madvise", "vm_brk_flags", NULL,
+};
+
+static bool in_list(const char *frame, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (frame_is(frame, list[i]))
+			return true;
+	return false;
+}
+
 enum mmr_lockclass mmr_classify_stack(const char *const *frames, unsigned n)
 {
+	unsigned first = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		if (!frames[i])
 			continue;
@@ -219,6 +253,11 @@ enum mmr_lockclass mmr_classify_stack(const char *const *frames, unsigned n)
 			if (frame_is(frames[i], class_rules[r].sym))
 				return class_rules[r].cls;
 	}
+	/* No named path: who called the rwsem primitive directly? */
+	while (first < n && frames[first] && in_list(frames[first], lock_prims))
+		first++;
+	if (first && first < n && frames[first] && in_list(frames[first], mmap_lock_callers))
+		return MMR_LC_MMAP_LOCK;
 	return MMR_LC_OTHER;
 }
 

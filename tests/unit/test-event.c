@@ -30,6 +30,16 @@ static void test_classify(void **state)
 				"mmap_write_lock_killable", "vm_mmap_pgoff" };
 	const char *other[] = { "mutex_lock", "do_sys_open" };
 	const char *prefix[] = { "rmap_walk_anon_something_else+0x10/0x20" };
+	/* mmap_write_lock_killable() inlined into do_mprotect_pkey */
+	const char *inl[] = { "rwsem_down_write_slowpath", "down_write_killable",
+			      "do_mprotect_pkey", "__x64_sys_mprotect" };
+	/* a spinlock deep under do_mprotect_pkey is not mmap_lock */
+	const char *deep[] = { "_raw_spin_lock", "change_pte_range", "change_protection",
+			       "mprotect_fixup", "do_mprotect_pkey" };
+	const char *imm[] = { "rwsem_down_write_slowpath", "down_write",
+			      "unlink_file_vma_batch_process", "free_pgtables", "exit_mmap" };
+	const char *uffd[] = { "rwsem_down_write_slowpath", "down_write", "move_pages_ptes",
+			       "move_pages", "userfaultfd_ioctl" };
 
 	(void)state;
 	assert_int_equal(mmr_classify_stack(reclaim, 6), MMR_LC_ANON_VMA);
@@ -39,6 +49,10 @@ static void test_classify(void **state)
 	/* a symbol that merely starts with a rule's name is not that symbol */
 	assert_int_equal(mmr_classify_stack(prefix, 1), MMR_LC_OTHER);
 	assert_int_equal(mmr_classify_stack(NULL, 0), MMR_LC_OTHER);
+	assert_int_equal(mmr_classify_stack(inl, 4), MMR_LC_MMAP_LOCK);
+	assert_int_equal(mmr_classify_stack(deep, 5), MMR_LC_OTHER);
+	assert_int_equal(mmr_classify_stack(imm, 5), MMR_LC_I_MMAP);
+	assert_int_equal(mmr_classify_stack(uffd, 5), MMR_LC_ANON_VMA);
 }
 
 static void test_flags_str(void **state)
