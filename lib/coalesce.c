@@ -358,44 +358,46 @@ int mmr_coalesce_event(struct mmr_coalesce *c, const struct mmr_event *ev)
 	return pump(c);
 }
 
-struct mmr_event *mmr_coalesce_get(struct mmr_coalesce *c, uint64_t seq)
+/* The slot of a reserved event still pending; NULL when seq was pushed out or settled. */
+static struct slot *pending_slot(struct mmr_coalesce *c, uint64_t seq)
 {
 	struct slot *s;
 
 	if (seq < c->head || seq >= c->tail)
 		return NULL;
 	s = slot_of(c, seq);
-	return s->state == S_PENDING ? &s->ev : NULL;
+	return s->state == S_PENDING ? s : NULL;
+}
+
+/* Commit (S_DONE) or cancel (S_CANCELLED) a pending reservation. */
+static int settle(struct mmr_coalesce *c, uint64_t seq, uint8_t state)
+{
+	struct slot *s;
+
+	if (c->failed)
+		return -1;
+	s = pending_slot(c, seq);
+	if (!s)
+		return 0;
+	s->state = state;
+	return pump(c) < 0 ? -1 : 1;
+}
+
+struct mmr_event *mmr_coalesce_get(struct mmr_coalesce *c, uint64_t seq)
+{
+	struct slot *s = pending_slot(c, seq);
+
+	return s ? &s->ev : NULL;
 }
 
 int mmr_coalesce_commit(struct mmr_coalesce *c, uint64_t seq)
 {
-	struct slot *s;
-
-	if (c->failed)
-		return -1;
-	if (seq < c->head || seq >= c->tail)
-		return 0;
-	s = slot_of(c, seq);
-	if (s->state != S_PENDING)
-		return 0;
-	s->state = S_DONE;
-	return pump(c) < 0 ? -1 : 1;
+	return settle(c, seq, S_DONE);
 }
 
 int mmr_coalesce_cancel(struct mmr_coalesce *c, uint64_t seq)
 {
-	struct slot *s;
-
-	if (c->failed)
-		return -1;
-	if (seq < c->head || seq >= c->tail)
-		return 0;
-	s = slot_of(c, seq);
-	if (s->state != S_PENDING)
-		return 0;
-	s->state = S_CANCELLED;
-	return pump(c) < 0 ? -1 : 1;
+	return settle(c, seq, S_CANCELLED);
 }
 
 int mmr_coalesce_advance(struct mmr_coalesce *c, uint64_t now)

@@ -67,6 +67,9 @@ const char *mmr_lock_kind_name(enum mmr_lock_kind k);
 const char *mmr_replay_mode_name(enum mmr_replay_mode m);	/* "as-recorded", ... */
 const char *mmr_reclaim_mode_name(enum mmr_reclaim_mode m);
 /* Reverse lookups: -1 when the name is unknown. */
+int mmr_lock_source_from_name(const char *s);
+int mmr_lock_mode_from_name(const char *s);
+int mmr_lock_kind_from_name(const char *s);
 int mmr_replay_mode_from_name(const char *s);
 int mmr_reclaim_mode_from_name(const char *s);
 /* Mode of a contention sample from its LCB flags: WRITE, READ, SPIN, MUTEX, else other. */

@@ -21,31 +21,7 @@
 #include "mmr-result.h"
 #include "mmr-schema.h"
 #include "mmr-validate.h"
-
-static const char *const source_names[MMR_SRC__COUNT] = { "mmap_lock", "contention" };
-static const char *const mode_names[MMR_MODE__COUNT] = {
-	"read", "write", "spin", "mutex", "other",
-};
-static const char *const kind_names[MMR_KIND__COUNT] = { "wait", "hold" };
-
-static int lookup(const char *const *names, int n, const char *s)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcmp(names[i], s))
-			return i;
-	return -1;
-}
-
-static int set_str(char **dst, const char *s)
-{
-	char *d = s ? strdup(s) : NULL;
-
-	if (s && !d)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	free(*dst);
-	*dst = d;
-	return 0;
-}
+#include "result-internal.h"
 
 /* ---- JSON writing ---- */
 
@@ -66,6 +42,28 @@ static int append(struct json_object *a, struct json_object *v)
 		return mmr_seterr(MMR_E_NOMEM, "out of memory");
 	}
 	return 0;
+}
+
+/* A new empty array or object added under k, or appended to a: NULL with an error. */
+static struct json_object *add_array(struct json_object *o, const char *k)
+{
+	struct json_object *v = json_object_new_array();
+
+	return add(o, k, v) ? NULL : v;
+}
+
+static struct json_object *add_object(struct json_object *o, const char *k)
+{
+	struct json_object *v = json_object_new_object();
+
+	return add(o, k, v) ? NULL : v;
+}
+
+static struct json_object *append_object(struct json_object *a)
+{
+	struct json_object *v = json_object_new_object();
+
+	return append(a, v) ? NULL : v;
 }
 
 static int add_u64(struct json_object *o, const char *k, uint64_t v)
@@ -95,13 +93,12 @@ static struct json_object *fidelity_json(const struct mmr_fidelity *f)
 	    add_u64(o, "ops_replayed", f->ops_replayed) ||
 	    add_u64(o, "ops_failed", f->ops_failed))
 		goto fail;
-	arr = json_object_new_array();
-	if (add(o, "failures", arr))
+	arr = add_array(o, "failures");
+	if (!arr)
 		goto fail;
 	for (unsigned i = 0; i < f->nfailures; i++) {
-		e = json_object_new_object();
-		if (append(arr, e) ||
-		    add_str(e, "op", mmr_op_name(f->failures[i].op)) ||
+		e = append_object(arr);
+		if (!e || add_str(e, "op", mmr_op_name(f->failures[i].op)) ||
 		    add_str(e, "error", f->failures[i].error) ||
 		    add_u64(e, "count", f->failures[i].count))
 			goto fail;
@@ -126,15 +123,14 @@ static struct json_object *stats_json(const struct mmr_stats *s)
 
 	if (!o)
 		goto nomem;
-	arr = json_object_new_array();
-	if (add(o, "locks", arr))
+	arr = add_array(o, "locks");
+	if (!arr)
 		goto fail;
 	for (unsigned i = 0; i < s->nlocks; i++) {
 		const struct mmr_lockkey *k = &s->locks[i].key;
 
-		e = json_object_new_object();
-		if (append(arr, e) ||
-		    add_str(e, "lock", mmr_lockclass_name(k->lock)) ||
+		e = append_object(arr);
+		if (!e || add_str(e, "lock", mmr_lockclass_name(k->lock)) ||
 		    add_str(e, "source", mmr_lock_source_name(k->source)) ||
 		    add_str(e, "mode", mmr_lock_mode_name(k->mode)) ||
 		    add_str(e, "kind", mmr_lock_kind_name(k->kind)) ||
@@ -142,30 +138,25 @@ static struct json_object *stats_json(const struct mmr_stats *s)
 		    add_hist(e, "hist", s->locks[i].hist))
 			goto fail;
 	}
-	arr = json_object_new_array();
-	if (add(o, "ops", arr))
+	arr = add_array(o, "ops");
+	if (!arr)
 		goto fail;
 	for (unsigned i = 0; i < s->nops; i++) {
-		e = json_object_new_object();
-		if (append(arr, e) ||
-		    add_str(e, "op", mmr_op_name(s->ops[i].op)) ||
+		e = append_object(arr);
+		if (!e || add_str(e, "op", mmr_op_name(s->ops[i].op)) ||
 		    add_str(e, "unit", s->ops[i].per_page ? "page" : "op") ||
 		    add_hist(e, "hist", s->ops[i].hist))
 			goto fail;
 	}
-	arr = json_object_new_array();
-	if (add(o, "paths", arr))
+	arr = add_array(o, "paths");
+	if (!arr)
 		goto fail;
 	for (unsigned i = 0; i < s->npaths; i++) {
 		const struct mmr_path *p = &s->paths[i];
 
-		e = json_object_new_object();
-		if (append(arr, e) ||
-		    add_str(e, "class", mmr_lockclass_name(p->cls)) ||
-		    add_str(e, "op", mmr_op_name(p->op)))
-			goto fail;
-		fr = json_object_new_array();
-		if (add(e, "frames", fr))
+		e = append_object(arr);
+		if (!e || add_str(e, "class", mmr_lockclass_name(p->cls)) ||
+		    add_str(e, "op", mmr_op_name(p->op)) || !(fr = add_array(e, "frames")))
 			goto fail;
 		for (unsigned j = 0; j < p->nframes; j++)
 			if (append(fr, json_object_new_string(p->frames[j])))
@@ -178,9 +169,8 @@ static struct json_object *stats_json(const struct mmr_stats *s)
 	if (s->has_lost && add_u64(o, "lost_events", s->lost_events))
 		goto fail;
 	if (s->has_reclaim) {
-		e = json_object_new_object();
-		if (add(o, "reclaim", e) ||
-		    add_u64(e, "episodes", s->reclaim.episodes) ||
+		e = add_object(o, "reclaim");
+		if (!e || add_u64(e, "episodes", s->reclaim.episodes) ||
 		    add_u64(e, "scanned", s->reclaim.scanned) ||
 		    add_u64(e, "reclaimed", s->reclaim.reclaimed) ||
 		    add_u64(e, "swapouts", s->reclaim.swapouts))
@@ -209,14 +199,14 @@ struct json_object *mmr_result_to_json(const struct mmr_result *r)
 		goto fail;
 	if (r->label && add_str(o, "label", r->label))
 		goto fail;
-	e = json_object_new_object();
-	if (add(o, "host", e) || add_str(e, "name", r->host.name) ||
+	e = add_object(o, "host");
+	if (!e || add_str(e, "name", r->host.name) ||
 	    add_str(e, "arch", r->host.arch) ||
 	    add(e, "cpus", json_object_new_int64(r->host.cpus ? r->host.cpus : 1)) ||
 	    add_u64(e, "mem_total", r->host.mem_total))
 		goto fail;
-	e = json_object_new_object();
-	if (add(o, "kernel", e) || add_str(e, "release", r->kernel.release) ||
+	e = add_object(o, "kernel");
+	if (!e || add_str(e, "release", r->kernel.release) ||
 	    add_str(e, "version", r->kernel.version))
 		goto fail;
 	if (r->kernel.preempt[0] && add_str(e, "preempt", r->kernel.preempt))
@@ -224,8 +214,8 @@ struct json_object *mmr_result_to_json(const struct mmr_result *r)
 	if (add(o, "emulated", json_object_new_boolean(r->emulated)))
 		goto fail;
 	if (r->has_vm) {
-		e = json_object_new_object();
-		if (add(o, "vm", e))
+		e = add_object(o, "vm");
+		if (!e)
 			goto fail;
 		if (r->vm.accel[0] && add_str(e, "accel", r->vm.accel))
 			goto fail;
@@ -238,8 +228,8 @@ struct json_object *mmr_result_to_json(const struct mmr_result *r)
 	} else if (json_object_object_add(o, "vm", NULL)) {
 		goto fail;
 	}
-	e = json_object_new_object();
-	if (add(o, "trace", e) || add_str(e, "sha256", r->trace.sha256) ||
+	e = add_object(o, "trace");
+	if (!e || add_str(e, "sha256", r->trace.sha256) ||
 	    add_str(e, "name", r->trace.name ? r->trace.name : "") ||
 	    add_u64(e, "duration_ns", r->trace.duration_ns) ||
 	    add_u64(e, "events", r->trace.events) ||
@@ -247,9 +237,8 @@ struct json_object *mmr_result_to_json(const struct mmr_result *r)
 	    add_str(e, "recorded_host", r->trace.recorded_host) ||
 	    add(e, "truncated", json_object_new_boolean(r->trace.truncated)))
 		goto fail;
-	e = json_object_new_object();
-	if (add(o, "params", e) ||
-	    add(e, "runs", json_object_new_int64(r->params.runs ? r->params.runs : 1)) ||
+	e = add_object(o, "params");
+	if (!e || add(e, "runs", json_object_new_int64(r->params.runs ? r->params.runs : 1)) ||
 	    add_str(e, "mode", mmr_replay_mode_name(r->params.mode)) ||
 	    add(e, "speed", json_object_new_double(r->params.speed)) ||
 	    add_str(e, "reclaim", mmr_reclaim_mode_name(r->params.reclaim)))
@@ -258,14 +247,14 @@ struct json_object *mmr_result_to_json(const struct mmr_result *r)
 		goto fail;
 	if (add(e, "force", json_object_new_boolean(r->params.force)))
 		goto fail;
-	arr = json_object_new_array();
-	if (add(o, "runs", arr))
+	arr = add_array(o, "runs");
+	if (!arr)
 		goto fail;
 	for (unsigned i = 0; i < r->nruns; i++) {
 		const struct mmr_run *run = &r->runs[i];
 
-		e = json_object_new_object();
-		if (append(arr, e) || add(e, "run", json_object_new_int64(run->run)) ||
+		e = append_object(arr);
+		if (!e || add(e, "run", json_object_new_int64(run->run)) ||
 		    add_str(e, "start_time", run->start_time) ||
 		    add_u64(e, "wall_ns", run->wall_ns) ||
 		    add(e, "stats", stats_json(&run->stats)))
@@ -389,6 +378,25 @@ static int name_of(const char *s, const char *(*fn)(int), int n)
 static const char *op_name_i(int i) { return mmr_op_name((enum mmr_op)i); }
 static const char *lc_name_i(int i) { return mmr_lockclass_name((enum mmr_lockclass)i); }
 
+/* The histogram of an entry of a locks or ops array; NULL with an error naming it. */
+static struct mmr_hist *hist_of(struct json_object *e, const char *array, size_t i)
+{
+	struct mmr_hist *h = mmr_hist_from_json(get(e, "hist"));
+
+	if (!h)
+		mmr_adderr_context("%s[%zu]", array, i);
+	return h;
+}
+
+/* dst += h (dst NULL: the stats could not make room, -1); h is freed. */
+static int merge_hist(struct mmr_hist *dst, struct mmr_hist *h)
+{
+	if (dst)
+		mmr_hist_merge(dst, h);
+	mmr_hist_free(h);
+	return dst ? 0 : -1;
+}
+
 static int stats_from_json(struct json_object *o, struct mmr_stats *s)
 {
 	struct json_object *arr, *e, *fr, *f;
@@ -400,49 +408,30 @@ static int stats_from_json(struct json_object *o, struct mmr_stats *s)
 
 		e = json_object_array_get_idx(arr, i);
 		k.lock = (enum mmr_lockclass)name_of(get_str(e, "lock"), lc_name_i, MMR_LC__COUNT);
-		k.source = (enum mmr_lock_source)lookup(source_names, MMR_SRC__COUNT,
-							get_str(e, "source"));
-		k.mode = (enum mmr_lock_mode)lookup(mode_names, MMR_MODE__COUNT, get_str(e, "mode"));
-		k.kind = (enum mmr_lock_kind)lookup(kind_names, MMR_KIND__COUNT, get_str(e, "kind"));
+		k.source = (enum mmr_lock_source)mmr_lock_source_from_name(get_str(e, "source"));
+		k.mode = (enum mmr_lock_mode)mmr_lock_mode_from_name(get_str(e, "mode"));
+		k.kind = (enum mmr_lock_kind)mmr_lock_kind_from_name(get_str(e, "kind"));
 		k.op = (enum mmr_op)name_of(get_str(e, "op"), op_name_i, MMR_OP__COUNT);
 		if ((int)k.lock < 0 || (int)k.source < 0 || (int)k.mode < 0 || (int)k.kind < 0 ||
 		    (int)k.op < 0)
 			return mmr_seterr(MMR_E_FORMAT, "locks[%zu]: unknown key value", i);
-		h = mmr_hist_from_json(get(e, "hist"));
-		if (!h) {
-			mmr_adderr_context("locks[%zu]", i);
-			return -1;
-		}
+		h = hist_of(e, "locks", i);
 		/* A repeated key merges, as it would have in memory. */
-		struct mmr_hist *dst = mmr_stats_lock(s, &k);
-		if (!dst) {
-			mmr_hist_free(h);
+		if (!h || merge_hist(mmr_stats_lock(s, &k), h) < 0)
 			return -1;
-		}
-		mmr_hist_merge(dst, h);
-		mmr_hist_free(h);
 	}
 	arr = get(o, "ops");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		int op;
-		struct mmr_hist *dst;
 
 		e = json_object_array_get_idx(arr, i);
 		op = name_of(get_str(e, "op"), op_name_i, MMR_OP__COUNT);
 		if (op < 0)
 			return mmr_seterr(MMR_E_FORMAT, "ops[%zu]: unknown op", i);
-		h = mmr_hist_from_json(get(e, "hist"));
-		if (!h) {
-			mmr_adderr_context("ops[%zu]", i);
+		h = hist_of(e, "ops", i);
+		if (!h || merge_hist(mmr_stats_op(s, (enum mmr_op)op,
+						  !strcmp(get_str(e, "unit"), "page")), h) < 0)
 			return -1;
-		}
-		dst = mmr_stats_op(s, (enum mmr_op)op, !strcmp(get_str(e, "unit"), "page"));
-		if (!dst) {
-			mmr_hist_free(h);
-			return -1;
-		}
-		mmr_hist_merge(dst, h);
-		mmr_hist_free(h);
 	}
 	arr = get(o, "paths");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
@@ -543,7 +532,7 @@ struct mmr_result *mmr_result_from_json(struct json_object *doc)
 		return NULL;
 	copy_str(r->mmreplay_version, sizeof(r->mmreplay_version), doc, "mmreplay_version");
 	copy_str(r->created, sizeof(r->created), doc, "created");
-	if (get(doc, "label") && set_str(&r->label, get_str(doc, "label")) < 0)
+	if (get(doc, "label") && mmr_result_set_label(r, get_str(doc, "label")) < 0)
 		goto fail;
 	o = get(doc, "host");
 	copy_str(r->host.name, sizeof(r->host.name), o, "name");
@@ -560,14 +549,14 @@ struct mmr_result *mmr_result_from_json(struct json_object *doc)
 		r->has_vm = true;
 		copy_str(r->vm.accel, sizeof(r->vm.accel), o, "accel");
 		if (get(o, "kernel_image") &&
-		    set_str(&r->vm.kernel_image, get_str(o, "kernel_image")) < 0)
+		    mmr_result_set_str(&r->vm.kernel_image, get_str(o, "kernel_image")) < 0)
 			goto fail;
 		r->vm.cpus = (int)json_object_get_int(get(o, "cpus"));
 		r->vm.mem_mb = (int)json_object_get_int(get(o, "mem_mb"));
 	}
 	o = get(doc, "trace");
 	copy_str(r->trace.sha256, sizeof(r->trace.sha256), o, "sha256");
-	if (set_str(&r->trace.name, get_str(o, "name")) < 0)
+	if (mmr_result_set_str(&r->trace.name, get_str(o, "name")) < 0)
 		goto fail;
 	r->trace.duration_ns = get_u64(o, "duration_ns");
 	r->trace.events = get_u64(o, "events");

@@ -17,19 +17,7 @@
 #include "mmr-sha256.h"
 #include "mmr-sysinfo.h"
 #include "mmr-trace.h"
-
-/* Grow an array by one element; the new element is zeroed. */
-static void *grow(void *arr, unsigned n, size_t size)
-{
-	char *p = realloc(arr, (n + 1) * size);
-
-	if (!p) {
-		mmr_seterr(MMR_E_NOMEM, "out of memory");
-		return NULL;
-	}
-	memset(p + n * size, 0, size);
-	return p;
-}
+#include "result-internal.h"
 
 static void utc_now(char *buf, size_t len)
 {
@@ -99,7 +87,7 @@ int mmr_result_set_host(struct mmr_result *r)
 	return 0;
 }
 
-static int set_str(char **dst, const char *s)
+int mmr_result_set_str(char **dst, const char *s)
 {
 	char *d = s ? strdup(s) : NULL;
 
@@ -112,7 +100,7 @@ static int set_str(char **dst, const char *s)
 
 int mmr_result_set_label(struct mmr_result *r, const char *label)
 {
-	return set_str(&r->label, label);
+	return mmr_result_set_str(&r->label, label);
 }
 
 int mmr_result_set_trace(struct mmr_result *r, const char *path,
@@ -129,7 +117,7 @@ int mmr_result_set_trace(struct mmr_result *r, const char *path,
 	copy = strdup(path);
 	if (!copy)
 		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	rc = set_str(&r->trace.name, basename(copy));
+	rc = mmr_result_set_str(&r->trace.name, basename(copy));
 	free(copy);
 	if (rc < 0)
 		return -1;
@@ -146,7 +134,7 @@ int mmr_result_set_trace(struct mmr_result *r, const char *path,
 
 struct mmr_run *mmr_result_add_run(struct mmr_result *r)
 {
-	struct mmr_run *n = grow(r->runs, r->nruns, sizeof(*n));
+	struct mmr_run *n = mmr_result_grow(r->runs, r->nruns, sizeof(*n));
 
 	if (!n)
 		return NULL;

@@ -11,6 +11,7 @@
 #include "mmr-error.h"
 #include "mmr-hist.h"
 #include "mmr-result.h"
+#include "result-internal.h"
 
 static const char *const source_names[MMR_SRC__COUNT] = { "mmap_lock", "contention" };
 static const char *const mode_names[MMR_MODE__COUNT] = {
@@ -55,6 +56,21 @@ const char *mmr_replay_mode_name(enum mmr_replay_mode m)
 const char *mmr_reclaim_mode_name(enum mmr_reclaim_mode m)
 {
 	return (unsigned)m < MMR_RECLAIM_MODE__COUNT ? reclaim_mode_names[m] : "unknown";
+}
+
+int mmr_lock_source_from_name(const char *s)
+{
+	return lookup(source_names, MMR_SRC__COUNT, s);
+}
+
+int mmr_lock_mode_from_name(const char *s)
+{
+	return lookup(mode_names, MMR_MODE__COUNT, s);
+}
+
+int mmr_lock_kind_from_name(const char *s)
+{
+	return lookup(kind_names, MMR_KIND__COUNT, s);
 }
 
 int mmr_replay_mode_from_name(const char *s)
@@ -114,8 +130,7 @@ static bool key_eq(const struct mmr_lockkey *a, const struct mmr_lockkey *b)
 	       a->kind == b->kind && a->op == b->op;
 }
 
-/* Grow an array by one element; the new element is zeroed. */
-static void *grow(void *arr, unsigned n, size_t size)
+void *mmr_result_grow(void *arr, unsigned n, size_t size)
 {
 	char *p = realloc(arr, (n + 1) * size);
 
@@ -140,7 +155,7 @@ struct mmr_hist *mmr_stats_lock(struct mmr_stats *s, const struct mmr_lockkey *k
 		mmr_seterr(MMR_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	l = grow(s->locks, s->nlocks, sizeof(*l));
+	l = mmr_result_grow(s->locks, s->nlocks, sizeof(*l));
 	if (!l) {
 		mmr_hist_free(h);
 		return NULL;
@@ -165,7 +180,7 @@ struct mmr_hist *mmr_stats_op(struct mmr_stats *s, enum mmr_op op, bool per_page
 		mmr_seterr(MMR_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	o = grow(s->ops, s->nops, sizeof(*o));
+	o = mmr_result_grow(s->ops, s->nops, sizeof(*o));
 	if (!o) {
 		mmr_hist_free(h);
 		return NULL;
@@ -212,7 +227,7 @@ int mmr_stats_add_path(struct mmr_stats *s, enum mmr_lockclass cls, enum mmr_op 
 			return 0;
 		}
 	}
-	p = grow(s->paths, s->npaths, sizeof(*p));
+	p = mmr_result_grow(s->paths, s->npaths, sizeof(*p));
 	if (!p)
 		return -1;
 	s->paths = p;
@@ -249,7 +264,7 @@ int mmr_stats_add_failure(struct mmr_stats *s, enum mmr_op op, const char *error
 			f->failures[i].count += count;
 			return 0;
 		}
-	nf = grow(f->failures, f->nfailures, sizeof(*nf));
+	nf = mmr_result_grow(f->failures, f->nfailures, sizeof(*nf));
 	if (!nf)
 		return -1;
 	f->failures = nf;

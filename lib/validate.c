@@ -317,9 +317,9 @@ out:
 	return r;
 }
 
-int mmr_validate_file(const char *path, struct mmr_validation *v)
+/* validate_lines, then free l; l NULL: its opener's error (-1). */
+static int validate_and_free(struct mmr_lines *l, struct mmr_validation *v)
 {
-	struct mmr_lines *l = mmr_lines_open(path, MMR_TRACE_MAX_LINE);
 	int r;
 
 	if (!l)
@@ -329,14 +329,12 @@ int mmr_validate_file(const char *path, struct mmr_validation *v)
 	return r;
 }
 
+int mmr_validate_file(const char *path, struct mmr_validation *v)
+{
+	return validate_and_free(mmr_lines_open(path, MMR_TRACE_MAX_LINE), v);
+}
+
 int mmr_validate_mem(const void *buf, size_t len, struct mmr_validation *v)
 {
-	struct mmr_lines *l = mmr_lines_mem(buf, len, MMR_TRACE_MAX_LINE);
-	int r;
-
-	if (!l)
-		return -1;
-	r = validate_lines(l, v);
-	mmr_lines_free(l);
-	return r;
+	return validate_and_free(mmr_lines_mem(buf, len, MMR_TRACE_MAX_LINE), v);
 }

@@ -7,6 +7,8 @@
  * runs against the replayed processes. --reclaim=pageout adds a reclaimer
  * thread that issues process_madvise(MADV_PAGEOUT) at the recorded reclaim
  * moments (with zram swap too: anonymous pages are only paged out to swap).
+ * Pageout mode without an exec view at start provides the swap alone, for
+ * callers with a reclaimer of their own (the scenarios).
  *
  * Every setting is undone by mmr_reclaim_cleanup() (idempotent, also
  * after a partial setup). A state file under /run/mmreplay records what
@@ -48,6 +50,12 @@ int mmr_reclaim_cleanup_stale(void);
  */
 struct mmr_reclaim *mmr_reclaim_new(const struct mmr_plan *p, const struct mmr_reclaim_opts *o);
 /*
+ * The same without a plan: touched (bytes) stands for what the plan
+ * touches in the defaults of o, page_size aligns the swap size.
+ */
+struct mmr_reclaim *mmr_reclaim_new_sized(uint64_t touched, uint32_t page_size,
+					  const struct mmr_reclaim_opts *o);
+/*
  * Start of a run (an exec start hook): memcg moves the roots in, pageout
  * starts its reclaimer thread on the plan's reclaim moments. v may be NULL
  * (a caller with its own reclaimer, such as the scenarios): then pageout
@@ -64,6 +72,8 @@ void mmr_reclaim_free(struct mmr_reclaim *r);
 /* One line for humans: "memcg v1 limit 32.0 MiB, zram1 swap 96.0 MiB". */
 const char *mmr_reclaim_describe(const struct mmr_reclaim *r);
 uint64_t mmr_reclaim_limit(const struct mmr_reclaim *r);
+/* A /proc/vmstat counter ("pswpout"), 0 when absent. */
+uint64_t mmr_reclaim_vmstat(const char *key);
 
 /* ---- pageout reclaimer (pageout.c), used by mmr_reclaim_start/end ---- */
 
@@ -71,5 +81,11 @@ struct mmr_pageout;
 struct mmr_pageout *mmr_pageout_start(const struct mmr_exec_view *v);
 /* Join the thread, add its ops (op "reclaim") to s; NULL is fine. */
 int mmr_pageout_stop(struct mmr_pageout *po, struct mmr_stats *s);
+
+/* The two syscalls (also for reclaimers of their own): -1 with errno, nothing else set. */
+struct iovec;
+int mmr_pidfd_open(pid_t pid);
+/* process_madvise(MADV_PAGEOUT) of n ranges of the pidfd's process: bytes advised. */
+ssize_t mmr_pageout_madvise(int pidfd, const struct iovec *iov, size_t n);
 
 #endif

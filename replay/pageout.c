@@ -40,6 +40,16 @@ struct mmr_pageout {
 	int err;			/* setup failure inside the thread */
 };
 
+int mmr_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+ssize_t mmr_pageout_madvise(int pidfd, const struct iovec *iov, size_t n)
+{
+	return syscall(SYS_process_madvise, pidfd, iov, n, MADV_PAGEOUT, 0);
+}
+
 static void nap(uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
@@ -90,7 +100,7 @@ static void pageout_one(struct mmr_pageout *po, const struct mmr_plan_reclaim *e
 		fail(po, ESRCH);	/* the process has ended already */
 		return;
 	}
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd = mmr_pidfd_open(pid);
 	if (pidfd < 0) {
 		fail(po, errno);
 		return;
@@ -108,12 +118,12 @@ static void pageout_one(struct mmr_pageout *po, const struct mmr_plan_reclaim *e
 		iov[n].iov_base = (void *)(uintptr_t)(base + pc->off);
 		iov[n].iov_len = len;
 		if (++n == IOV_BATCH || k + 1 == e->npieces || !left) {
-			if (syscall(SYS_process_madvise, pidfd, iov, n, MADV_PAGEOUT, 0) < 0)
+			if (mmr_pageout_madvise(pidfd, iov, n) < 0)
 				err = errno;
 			n = 0;
 		}
 	}
-	if (n && syscall(SYS_process_madvise, pidfd, iov, n, MADV_PAGEOUT, 0) < 0)
+	if (n && mmr_pageout_madvise(pidfd, iov, n) < 0)
 		err = errno;
 	t = mmr_now_ns();
 	close(pidfd);

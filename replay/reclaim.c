@@ -85,7 +85,7 @@ static int read_str(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static uint64_t vmstat(const char *key)
+uint64_t mmr_reclaim_vmstat(const char *key)
 {
 	char line[128];
 	unsigned long long v = 0;
@@ -530,9 +530,14 @@ static double mib(uint64_t b)
 
 struct mmr_reclaim *mmr_reclaim_new(const struct mmr_plan *p, const struct mmr_reclaim_opts *o)
 {
+	return mmr_reclaim_new_sized(p->fault_pages * p->page_size, p->page_size, o);
+}
+
+struct mmr_reclaim *mmr_reclaim_new_sized(uint64_t touched, uint32_t page_size,
+					  const struct mmr_reclaim_opts *o)
+{
 	struct mmr_reclaim *r = calloc(1, sizeof(*r));
 	struct mmr_sysinfo si;
-	uint64_t touched = p->fault_pages * p->page_size;
 
 	if (!r) {
 		mmr_seterr(MMR_E_NOMEM, "out of memory");
@@ -565,7 +570,7 @@ struct mmr_reclaim *mmr_reclaim_new(const struct mmr_plan *p, const struct mmr_r
 		r->zram_bytes = 64u << 20;
 	if (si.mem_total && r->zram_bytes > si.mem_total / 2)
 		r->zram_bytes = si.mem_total / 2;
-	r->zram_bytes &= ~(uint64_t)(p->page_size - 1);
+	r->zram_bytes &= ~(uint64_t)(page_size - 1);
 	mkdir(MMR_RECLAIM_STATE_DIR, 0755);
 	snprintf(r->state, sizeof(r->state), MMR_RECLAIM_STATE_DIR "/reclaim-%d", (int)getpid());
 	if ((o->mode == MMR_RECLAIM_MODE_MEMCG && setup_cgroup(r) < 0) || setup_zram(r) < 0)
@@ -595,7 +600,7 @@ int mmr_reclaim_start(struct mmr_reclaim *r, const struct mmr_exec_view *v, cons
 {
 	char path[300], pid[16];
 
-	r->pswpout0 = vmstat("pswpout");
+	r->pswpout0 = mmr_reclaim_vmstat("pswpout");
 	if (r->cgroup[0]) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", r->cgroup);
 		for (unsigned i = 0; i < nroots; i++) {
@@ -623,7 +628,7 @@ int mmr_reclaim_end(struct mmr_reclaim *r, const struct mmr_exec_view *v, struct
 		r->po = NULL;
 	}
 	if (r->mode != MMR_RECLAIM_MODE_NONE) {
-		uint64_t now = vmstat("pswpout");
+		uint64_t now = mmr_reclaim_vmstat("pswpout");
 
 		s->has_reclaim = true;
 		s->reclaim.swapouts += now > r->pswpout0 ? now - r->pswpout0 : 0;

@@ -10,10 +10,8 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mmr-error.h"
@@ -103,20 +101,9 @@ static int child_main(struct mmr_scn_ctx *c, void *arg)
 	}
 	mmr_scn_add(c, C_PRIV_START, private_kib());
 	while (!mmr_scn_should_stop(c)) {
-		pid_t g = mmr_scn_spawn(c, 0, NULL, NULL);
-
-		if (g < 0)
+		if (mmr_scn_fork_exit(c, C_GRAND) < 0 ||
+		    mmr_scn_mprotect_flip(c, w->heap, pages, w->mprot, &rnd, C_MPROTECT) < 0)
 			return -1;
-		mmr_scn_wait(c, g);
-		mmr_scn_add(c, C_GRAND, 1);
-		if (w->mprot && pages > w->mprot) {
-			char *at = w->heap + (mmr_scn_rand(&rnd) % (pages - w->mprot)) * page;
-
-			if (mprotect(at, (size_t)w->mprot * page, PROT_READ) < 0 ||
-			    mprotect(at, (size_t)w->mprot * page, PROT_READ | PROT_WRITE) < 0)
-				return mmr_seterr_errno(MMR_E_FAIL, "mprotect");
-			mmr_scn_add(c, C_MPROTECT, 2);
-		}
 		/* lazy mode copies here, one page at a time */
 		for (unsigned i = 0; i < w->touch; i++, pos += 37)
 			w->heap[(pos % pages) * page + 16] = (char)i;
@@ -136,50 +123,22 @@ static int cow_run(struct mmr_scn_ctx *c)
 		.touch = (unsigned)mmr_scn_u64(c, "touch"),
 		.mprot = (unsigned)mmr_scn_u64(c, "mprotect"),
 	};
-	unsigned n = mmr_scn_by_cpus(c, "children", 4, 1);
-	pid_t *pids = calloc(n + 1, sizeof(*pids)), po = -1;
-	int rc = -1;
+	struct mmr_scn_tree t = {
+		.children = mmr_scn_by_cpus(c, "children", 4, 1), .fn = child_main, .arg = &w,
+		.counter_children = C_CHILDREN, .counter_killed = MMR_SCN_NO_COUNTER,
+		.counter_po_calls = C_PO_CALLS, .counter_po_bytes = C_PO_BYTES,
+	};
+	char note[256];
 
-	if (!pids)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	if (w.len < c->page_size) {
-		mmr_seterr(MMR_E_USAGE, "heap is smaller than a page");
-		goto out;
-	}
-	w.heap = mmr_scn_map_anon(w.len);
+	w.heap = mmr_scn_heap(c, w.len, 9);
 	if (!w.heap)
-		goto out;
-	mmr_scn_touch(w.heap, w.len, c->page_size, 100, 9);
-	for (unsigned i = 0; i < n; i++) {
-		pids[i] = mmr_scn_spawn(c, 0, child_main, &w);
-		if (pids[i] < 0)
-			goto out;
-		mmr_scn_add(c, C_CHILDREN, 1);
-	}
-	mmr_scn_note(c, "%u children, %zu KiB heap, COW broken %s", n, w.len >> 10,
-		     w.early ? "at once (MADV_POPULATE_WRITE after fork)" : "lazily (as written)");
-	if (mmr_scn_reclaim_pageout(c)) {
-		struct mmr_scn_pageout_target t = {
-			.pids = pids, .npids = n + 1, .addr = (uintptr_t)w.heap, .len = w.len,
-			.chunk_pct = 5, .pause_us = 2000,
-			.counter_calls = C_PO_CALLS, .counter_bytes = C_PO_BYTES,
-		};
-
-		pids[n] = getpid();
-		po = mmr_scn_pageout_spawn(c, &t);
-		if (po < 0)
-			goto out;
-	}
-	while (!mmr_scn_should_stop(c))
-		mmr_scn_sleep_us(20000);
-	rc = 0;
-out:
-	for (unsigned i = 0; i < n && pids[i] > 0; i++)
-		mmr_scn_wait(c, pids[i]);
-	if (po > 0)
-		mmr_scn_wait(c, po);
-	free(pids);
-	return rc;
+		return -1;
+	snprintf(note, sizeof(note), "%u children, %zu KiB heap, COW broken %s", t.children,
+		 w.len >> 10, w.early ? "at once (MADV_POPULATE_WRITE after fork)" : "lazily (as written)");
+	t.note = note;
+	t.addr = (uintptr_t)w.heap;
+	t.len = w.len;
+	return mmr_scn_tree_run(c, &t);
 }
 
 const struct mmr_scenario mmr_scn_cow_break = {

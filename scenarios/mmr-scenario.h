@@ -190,11 +190,35 @@ int mmr_scn_wait(struct mmr_scn_ctx *c, pid_t pid);
 
 /* Private anonymous memory, 4 KiB folios (no THP): NULL with an error. */
 void *mmr_scn_map_anon(size_t len);
+/*
+ * The heap a tree shares: len bytes (a multiple of the page size) mapped
+ * with mmr_scn_map_anon, every page written (mmr_scn_touch with seed).
+ * NULL with an error; MMR_E_USAGE when len is less than a page.
+ */
+char *mmr_scn_heap(struct mmr_scn_ctx *c, size_t len, uint64_t seed);
 /* Write one word into every page of [p, p+len) whose index % 100 < pct. */
 uint64_t mmr_scn_touch(void *p, size_t len, uint32_t page, unsigned pct, uint64_t seed);
 /* A small fast PRNG for access patterns. */
 uint64_t mmr_scn_rand(uint64_t *state);
 void mmr_scn_sleep_us(unsigned us);
+
+/* A counter index that mmr_scn_add and mmr_scn_max ignore: "do not count". */
+#define MMR_SCN_NO_COUNTER	MMR_SCN_MAX_COUNTERS
+
+/*
+ * Fork a process of the tree that exits at once and wait for it
+ * (anon_vma_fork, then unlink_anon_vmas in its exit); counted in counter.
+ * -1 with an error when the fork failed.
+ */
+int mmr_scn_fork_exit(struct mmr_scn_ctx *c, unsigned counter);
+/*
+ * mprotect npages pages at a random page of the heap [p, p + pages pages)
+ * read-only and back (a VMA split and merge: anon_vma_clone), adding 2 to
+ * counter. Nothing when npages is 0 or not below pages. -1 with an error
+ * when mprotect failed.
+ */
+int mmr_scn_mprotect_flip(struct mmr_scn_ctx *c, char *p, size_t pages, unsigned npages,
+			  uint64_t *rnd, unsigned counter);
 
 /* ---- reclaim environment (scenarios/scn-reclaim.c) ---- */
 
@@ -226,6 +250,30 @@ struct mmr_scn_pageout_target {
  * rotating chunk of each target until the run stops. t is copied.
  */
 pid_t mmr_scn_pageout_spawn(struct mmr_scn_ctx *c, const struct mmr_scn_pageout_target *t);
+
+/* ---- a forked tree under reclaim (scenarios/scenario.c) ---- */
+
+/*
+ * The shape of the forked-tree scenarios (zygote, cow-break, uffd-move),
+ * run by the root in run(): fork children processes running fn(c, arg),
+ * each counted in counter_children; add note (when not NULL); with
+ * reclaim=pageout, spawn the reclaimer on [addr, addr + len) of every
+ * child and of the root (5% per round, 2 ms apart); idle until the run
+ * stops; then wait for the children, counting those a signal ended (the
+ * memcg OOM killer) in counter_killed, and for the reclaimer. Counters
+ * may be MMR_SCN_NO_COUNTER. 0, or -1 with an error when a fork failed.
+ */
+struct mmr_scn_tree {
+	unsigned children;
+	int (*fn)(struct mmr_scn_ctx *c, void *arg);
+	void *arg;
+	const char *note;
+	uintptr_t addr;		/* what the pageout reclaimer works on */
+	size_t len;
+	unsigned counter_children, counter_killed;
+	unsigned counter_po_calls, counter_po_bytes;
+};
+int mmr_scn_tree_run(struct mmr_scn_ctx *c, const struct mmr_scn_tree *t);
 
 /* ---- a FUSE file whose reads sleep (scenarios/slowfs.c) ---- */
 

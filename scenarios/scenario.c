@@ -318,6 +318,20 @@ void *mmr_scn_map_anon(size_t len)
 	return p;
 }
 
+char *mmr_scn_heap(struct mmr_scn_ctx *c, size_t len, uint64_t seed)
+{
+	char *p;
+
+	if (len < c->page_size) {
+		mmr_seterr(MMR_E_USAGE, "heap is smaller than a page");
+		return NULL;
+	}
+	p = mmr_scn_map_anon(len);
+	if (p)
+		mmr_scn_touch(p, len, c->page_size, 100, seed);
+	return p;
+}
+
 uint64_t mmr_scn_touch(void *p, size_t len, uint32_t page, unsigned pct, uint64_t seed)
 {
 	uint64_t n = 0;
@@ -352,22 +366,75 @@ void mmr_scn_sleep_us(unsigned us)
 		;
 }
 
-uint64_t mmr_scn_vmstat(const char *key)
+int mmr_scn_fork_exit(struct mmr_scn_ctx *c, unsigned counter)
 {
-	char line[128];
-	unsigned long long v = 0;
-	size_t kl = strlen(key);
-	FILE *f = fopen("/proc/vmstat", "re");
+	pid_t g = mmr_scn_spawn(c, 0, NULL, NULL);
 
-	if (!f)
+	if (g < 0)
+		return -1;
+	mmr_scn_wait(c, g);
+	mmr_scn_add(c, counter, 1);
+	return 0;
+}
+
+int mmr_scn_mprotect_flip(struct mmr_scn_ctx *c, char *p, size_t pages, unsigned npages,
+			  uint64_t *rnd, unsigned counter)
+{
+	size_t len = (size_t)npages * c->page_size;
+	char *at;
+
+	if (!npages || pages <= npages)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ' ') {
-			v = strtoull(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
+	at = p + (mmr_scn_rand(rnd) % (pages - npages)) * c->page_size;
+	if (mprotect(at, len, PROT_READ) < 0 || mprotect(at, len, PROT_READ | PROT_WRITE) < 0)
+		return mmr_seterr_errno(MMR_E_FAIL, "mprotect");
+	mmr_scn_add(c, counter, 2);
+	return 0;
+}
+
+int mmr_scn_tree_run(struct mmr_scn_ctx *c, const struct mmr_scn_tree *t)
+{
+	unsigned n = t->children;
+	pid_t *pids = calloc(n + 1, sizeof(*pids)), po = -1;
+	int rc = -1;
+
+	if (!pids)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		pids[i] = mmr_scn_spawn(c, 0, t->fn, t->arg);
+		if (pids[i] < 0)
+			goto out;
+		mmr_scn_add(c, t->counter_children, 1);
+	}
+	if (t->note)
+		mmr_scn_note(c, "%s", t->note);
+	if (mmr_scn_reclaim_pageout(c)) {
+		struct mmr_scn_pageout_target po_t = {
+			.pids = pids, .npids = n + 1, .addr = t->addr, .len = t->len,
+			.chunk_pct = 5, .pause_us = 2000,
+			.counter_calls = t->counter_po_calls, .counter_bytes = t->counter_po_bytes,
+		};
+
+		pids[n] = getpid();	/* the root's own copy too */
+		po = mmr_scn_pageout_spawn(c, &po_t);
+		if (po < 0)
+			goto out;
+	}
+	/* The root idles, as a zygote does between forks. */
+	while (!mmr_scn_should_stop(c))
+		mmr_scn_sleep_us(20000);
+	rc = 0;
+out:
+	for (unsigned i = 0; i < n && pids[i] > 0; i++) {
+		int st = mmr_scn_wait(c, pids[i]);
+
+		if (st != -1 && WIFSIGNALED(st))
+			mmr_scn_add(c, t->counter_killed, 1);	/* e.g. the memcg OOM killer */
+	}
+	if (po > 0)
+		mmr_scn_wait(c, po);
+	free(pids);
+	return rc;
 }
 
 /* ---- runner side ---- */
@@ -434,8 +501,8 @@ int mmr_scn_attach(struct mmr_scn_run *r, pid_t root)
 	r->root = root;
 	/* Also done by the child; whichever runs first, kill(-root) reaches the tree. */
 	setpgid(root, root);
-	r->pswpin0 = mmr_scn_vmstat("pswpin");
-	r->pswpout0 = mmr_scn_vmstat("pswpout");
+	r->pswpin0 = mmr_reclaim_vmstat("pswpin");
+	r->pswpout0 = mmr_reclaim_vmstat("pswpout");
 	return mmr_scn_reclaim_attach(&r->ctx, root);
 }
 
@@ -521,8 +588,8 @@ int mmr_scn_finish(struct mmr_scn_run *r, pid_t root)
 		rc = -1;
 	}
 	if (r->root > 0) {
-		c->sh->st.pswpin = mmr_scn_vmstat("pswpin") - r->pswpin0;
-		c->sh->st.pswpout = mmr_scn_vmstat("pswpout") - r->pswpout0;
+		c->sh->st.pswpin = mmr_reclaim_vmstat("pswpin") - r->pswpin0;
+		c->sh->st.pswpout = mmr_reclaim_vmstat("pswpout") - r->pswpout0;
 	}
 	if (rc < 0)
 		mmr_seterr(MMR_E_FAIL, "%s", msg);

@@ -16,7 +16,4 @@ struct mmr_scn_shared {
 int mmr_scn_reclaim_attach(struct mmr_scn_ctx *c, pid_t root);
 int mmr_scn_reclaim_cleanup(struct mmr_scn_ctx *c);
 
-/* /proc/vmstat counter, 0 when absent. */
-uint64_t mmr_scn_vmstat(const char *key);
-
 #endif

@@ -10,25 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "mmr-error.h"
-#include "mmr-plan.h"
 #include "mmr-reclaim.h"
 #include "mmr-sysinfo.h"
 #include "scn-internal.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 
 struct mmr_scn_reclaim {
 	struct mmr_reclaim *r;
@@ -57,7 +45,6 @@ int mmr_scn_reclaim_prepare(struct mmr_scn_ctx *c, uint64_t ws_bytes)
 	const char *mode = mmr_scn_str(c, "reclaim");
 	struct mmr_scn_reclaim *sr;
 	struct mmr_reclaim_opts o = { .mode = MMR_RECLAIM_MODE_MEMCG };
-	struct mmr_plan stub = { .page_size = c->page_size };
 	uint64_t limit = mmr_scn_u64(c, "limit");
 
 	if (check_memory(!strcmp(mode, "memcg") ? (limit ? limit : ws_bytes / 2) : ws_bytes) < 0)
@@ -73,23 +60,16 @@ int mmr_scn_reclaim_prepare(struct mmr_scn_ctx *c, uint64_t ws_bytes)
 	sr->memcg = !strcmp(mode, "memcg");
 	sr->pageout = !strcmp(mode, "pageout");
 	/*
-	 * The replayer sizes from a plan: it only reads the page size and the
-	 * pages touched. Swap holds what does not fit the limit, with room.
+	 * Swap holds what does not fit the limit, with room. pageout needs the
+	 * swap but no limit: the replayer's pageout mode without an exec view
+	 * (mmr_scn_reclaim_attach never starts it) is swap alone.
 	 */
-	stub.fault_pages = ws_bytes / c->page_size;
-	if (sr->memcg) {
+	if (sr->memcg)
 		o.memcg_limit = limit ? limit : ws_bytes / 2;
-		o.zram_bytes = ws_bytes + (64u << 20);
-	} else {
-		/*
-		 * pageout needs swap but no limit: the replayer's memcg mode is the
-		 * one that sets up zram, so ask for a cgroup no task is ever put in
-		 * (its limit above everything) and keep only the swap.
-		 */
-		o.memcg_limit = ws_bytes * 4 + (1ull << 30);
-		o.zram_bytes = ws_bytes + (64u << 20);
-	}
-	sr->r = mmr_reclaim_new(&stub, &o);
+	else
+		o.mode = MMR_RECLAIM_MODE_PAGEOUT;
+	o.zram_bytes = ws_bytes + (64u << 20);
+	sr->r = mmr_reclaim_new_sized(ws_bytes, c->page_size, &o);
 	if (!sr->r) {
 		free(sr);
 		return -1;
@@ -148,7 +128,7 @@ static int pageout_main(struct mmr_scn_ctx *c, void *arg)
 	if (!chunk)
 		chunk = c->page_size;
 	for (unsigned i = 0; i < n; i++)
-		fds[i] = (int)syscall(SYS_pidfd_open, t->pids[i], 0);
+		fds[i] = mmr_pidfd_open(t->pids[i]);
 	while (!mmr_scn_should_stop(c)) {
 		size_t len = pos + chunk > t->len ? t->len - pos : chunk;
 		struct iovec iov = { (void *)(t->addr + pos), len };
@@ -158,7 +138,7 @@ static int pageout_main(struct mmr_scn_ctx *c, void *arg)
 
 			if (fds[i] < 0)
 				continue;
-			done = syscall(SYS_process_madvise, fds[i], &iov, 1, MADV_PAGEOUT, 0);
+			done = mmr_pageout_madvise(fds[i], &iov, 1);
 			if (done < 0 && errno == ESRCH) {
 				close(fds[i]);	/* that process is gone */
 				fds[i] = -1;

@@ -16,12 +16,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mmr-error.h"
@@ -202,15 +200,9 @@ static int child_main(struct mmr_scn_ctx *c, void *arg)
 			mmr_scn_add(c, U_BAD, 1);
 		off = off + len >= u->len ? 0 : off + len;
 		round++;
-		if (u->fork_every && round % u->fork_every == 0) {
-			pid_t g = mmr_scn_spawn(c, 0, NULL, NULL);
-
-			if (g < 0) {
-				close(fd);
-				return -1;
-			}
-			mmr_scn_wait(c, g);
-			mmr_scn_add(c, U_GRAND, 1);
+		if (u->fork_every && round % u->fork_every == 0 && mmr_scn_fork_exit(c, U_GRAND) < 0) {
+			close(fd);
+			return -1;
 		}
 		if (pause)
 			mmr_scn_sleep_us(pause);
@@ -226,60 +218,31 @@ static int umove_run(struct mmr_scn_ctx *c)
 		.chunk = (unsigned)mmr_scn_u64(c, "chunk"),
 		.fork_every = (unsigned)mmr_scn_u64(c, "fork_every"),
 	};
-	unsigned n = mmr_scn_by_cpus(c, "children", 2, 1);
-	pid_t *pids = calloc(n + 1, sizeof(*pids)), po = -1;
-	int rc = -1;
+	struct mmr_scn_tree t = {
+		.children = mmr_scn_by_cpus(c, "children", 2, 1), .fn = child_main, .arg = &u,
+		.counter_children = U_CHILDREN, .counter_killed = U_KILLED,
+		.counter_po_calls = U_PO_CALLS, .counter_po_bytes = U_PO_BYTES,
+	};
+	char note[256];
 
-	if (!pids)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
 	if (!u.chunk)
 		u.chunk = 1;
-	if (u.len < c->page_size) {
-		mmr_seterr(MMR_E_USAGE, "heap is smaller than a page");
-		goto out;
-	}
+	if (u.len < c->page_size)
+		return mmr_seterr(MMR_E_USAGE, "heap is smaller than a page");
 	u.src = mmr_scn_map_anon(u.len);
 	u.dst = u.src ? mmr_scn_map_anon(u.len) : NULL;
 	if (!u.dst)
-		goto out;
+		return -1;
 	mmr_scn_touch(u.src, u.len, c->page_size, 100, 5);
 	/* dst gets its anon_vma here, so the children's copies share our root */
 	mmr_scn_touch(u.dst, u.len, c->page_size, 1, 6);
 	madvise(u.dst, u.len, MADV_DONTNEED);
-	for (unsigned i = 0; i < n; i++) {
-		pids[i] = mmr_scn_spawn(c, 0, child_main, &u);
-		if (pids[i] < 0)
-			goto out;
-		mmr_scn_add(c, U_CHILDREN, 1);
-	}
-	mmr_scn_note(c, "%u children moving %u-page chunks of a %zu KiB region", n, u.chunk,
-		     u.len >> 10);
-	if (mmr_scn_reclaim_pageout(c)) {
-		struct mmr_scn_pageout_target t = {
-			.pids = pids, .npids = n + 1, .addr = (uintptr_t)u.src, .len = u.len,
-			.chunk_pct = 5, .pause_us = 2000,
-			.counter_calls = U_PO_CALLS, .counter_bytes = U_PO_BYTES,
-		};
-
-		pids[n] = getpid();
-		po = mmr_scn_pageout_spawn(c, &t);
-		if (po < 0)
-			goto out;
-	}
-	while (!mmr_scn_should_stop(c))
-		mmr_scn_sleep_us(20000);
-	rc = 0;
-out:
-	for (unsigned i = 0; i < n && pids[i] > 0; i++) {
-		int st = mmr_scn_wait(c, pids[i]);
-
-		if (st != -1 && WIFSIGNALED(st))
-			mmr_scn_add(c, U_KILLED, 1);
-	}
-	if (po > 0)
-		mmr_scn_wait(c, po);
-	free(pids);
-	return rc;
+	snprintf(note, sizeof(note), "%u children moving %u-page chunks of a %zu KiB region",
+		 t.children, u.chunk, u.len >> 10);
+	t.note = note;
+	t.addr = (uintptr_t)u.src;
+	t.len = u.len;
+	return mmr_scn_tree_run(c, &t);
 }
 
 const struct mmr_scenario mmr_scn_uffd_move = {

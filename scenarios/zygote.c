@@ -8,10 +8,7 @@
  * against the tree meanwhile, taking the root rwsem for read in every
  * rmap walk while fork, mprotect and exit want it for write.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "mmr-error.h"
@@ -78,21 +75,11 @@ static int child_main(struct mmr_scn_ctx *c, void *arg)
 	}
 	while (!mmr_scn_should_stop(c)) {
 		/* fork + exit: anon_vma_fork, then unlink_anon_vmas in the exit */
-		pid_t g = mmr_scn_spawn(c, 0, NULL, NULL);
-
-		if (g < 0)
+		if (mmr_scn_fork_exit(c, Z_GRAND) < 0)
 			return -1;
-		mmr_scn_wait(c, g);
-		mmr_scn_add(c, Z_GRAND, 1);
 		/* split and merge the heap VMA: anon_vma_clone under the root lock */
-		if (z->mprot && pages > z->mprot) {
-			char *at = z->heap + (mmr_scn_rand(&rnd) % (pages - z->mprot)) * page;
-
-			if (mprotect(at, (size_t)z->mprot * page, PROT_READ) < 0 ||
-			    mprotect(at, (size_t)z->mprot * page, PROT_READ | PROT_WRITE) < 0)
-				return mmr_seterr_errno(MMR_E_FAIL, "mprotect");
-			mmr_scn_add(c, Z_MPROTECT, 2);
-		}
+		if (mmr_scn_mprotect_flip(c, z->heap, pages, z->mprot, &rnd, Z_MPROTECT) < 0)
+			return -1;
 		/* faults on reclaimed pages bring them back and keep the limit busy */
 		for (unsigned i = 0; i < z->touch; i++, pos++)
 			z->heap[(pos % pages) * page + 8] = (char)i;
@@ -111,58 +98,23 @@ static int zygote_run(struct mmr_scn_ctx *c)
 		.mprot = (unsigned)mmr_scn_u64(c, "mprotect"),
 		.touch = (unsigned)mmr_scn_u64(c, "touch"),
 	};
-	unsigned n = mmr_scn_by_cpus(c, "children", 4, 1);
-	pid_t *pids = calloc(n + 1, sizeof(*pids)), po = -1;
-	int rc = -1;
+	struct mmr_scn_tree t = {
+		.children = mmr_scn_by_cpus(c, "children", 4, 1), .fn = child_main, .arg = &z,
+		.counter_children = Z_CHILDREN, .counter_killed = Z_KILLED,
+		.counter_po_calls = Z_PO_CALLS, .counter_po_bytes = Z_PO_BYTES,
+	};
+	char note[256];
 
-	if (!pids)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	if (z.len < c->page_size) {
-		mmr_seterr(MMR_E_USAGE, "heap is smaller than a page");
-		goto out;
-	}
-	z.heap = mmr_scn_map_anon(z.len);
+	z.heap = mmr_scn_heap(c, z.len, 1);
 	if (!z.heap)
-		goto out;
-	mmr_scn_touch(z.heap, z.len, c->page_size, 100, 1);
-	for (unsigned i = 0; i < n; i++) {
-		pids[i] = mmr_scn_spawn(c, 0, child_main, &z);
-		if (pids[i] < 0)
-			goto out;
-		mmr_scn_add(c, Z_CHILDREN, 1);
-	}
-	mmr_scn_note(c, "%u children of a %zu KiB heap, %u%% copied on write each", n, z.len >> 10,
-		     z.cow);
-	if (mmr_scn_reclaim_pageout(c)) {
-		struct mmr_scn_pageout_target t = {
-			.pids = pids, .npids = n + 1, .addr = (uintptr_t)z.heap, .len = z.len,
-			.chunk_pct = 5, .pause_us = 2000,
-			.counter_calls = Z_PO_CALLS, .counter_bytes = Z_PO_BYTES,
-		};
-
-		pids[n] = getpid();	/* the zygote's own copy too */
-		po = mmr_scn_pageout_spawn(c, &t);
-		if (po < 0)
-			goto out;
-	}
-	/* The zygote itself idles, as the real one does between forks. */
-	while (!mmr_scn_should_stop(c))
-		mmr_scn_sleep_us(20000);
-	rc = 0;
-out:
-	for (unsigned i = 0; i < n; i++) {
-		int st;
-
-		if (pids[i] <= 0)
-			break;
-		st = mmr_scn_wait(c, pids[i]);
-		if (st != -1 && WIFSIGNALED(st))
-			mmr_scn_add(c, Z_KILLED, 1);	/* e.g. the memcg OOM killer */
-	}
-	if (po > 0)
-		mmr_scn_wait(c, po);
-	free(pids);
-	return rc;
+		return -1;
+	snprintf(note, sizeof(note), "%u children of a %zu KiB heap, %u%% copied on write each",
+		 t.children, z.len >> 10, z.cow);
+	t.note = note;
+	/* reclaim works on the children's copies and the zygote's own; it idles between forks */
+	t.addr = (uintptr_t)z.heap;
+	t.len = z.len;
+	return mmr_scn_tree_run(c, &t);
 }
 
 const struct mmr_scenario mmr_scn_zygote = {

@@ -30,18 +30,25 @@ static int collect(const struct mmr_event *ev, void *arg)
 	return 0;
 }
 
+/* A coalescer whose output is collected into o. */
+static struct mmr_coalesce *mk_opts(struct out *o, const struct mmr_coalesce_opts *co)
+{
+	struct mmr_coalesce *c = mmr_coalesce_new(co);
+
+	assert_non_null(c);
+	memset(o, 0, sizeof(*o));
+	mmr_coalesce_set_cb(c, collect, o);
+	return c;
+}
+
 static struct mmr_coalesce *mk(struct out *o, unsigned queue_max)
 {
 	struct mmr_coalesce_opts co = {
 		.gap_ns = 1 * MS, .max_stride = 64, .max_run_ns = 1000 * MS,
 		.queue_max = queue_max, .page_size = 4096,
 	};
-	struct mmr_coalesce *c = mmr_coalesce_new(&co);
 
-	assert_non_null(c);
-	memset(o, 0, sizeof(*o));
-	mmr_coalesce_set_cb(c, collect, o);
-	return c;
+	return mk_opts(o, &co);
 }
 
 static void assert_run(const struct mmr_event *ev, int32_t tid, uint64_t ts, uint64_t addr,
@@ -209,12 +216,10 @@ static void test_max_run(void **state)
 {
 	struct mmr_coalesce_opts co = { .gap_ns = 1 * MS, .max_run_ns = 10 * US, .page_size = 4096 };
 	struct out *o = malloc(sizeof(*o));
-	struct mmr_coalesce *c = mmr_coalesce_new(&co);
+	struct mmr_coalesce *c = mk_opts(o, &co);
 	struct mmr_fault_run run = { 0 };
 
 	(void)state;
-	memset(o, 0, sizeof(*o));
-	mmr_coalesce_set_cb(c, collect, o);
 	faults(c, &run, 10, 0, BASE, 1, 25, 6);
 	mmr_coalesce_flush(c);
 	assert_int_equal(o->n, 3);

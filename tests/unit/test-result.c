@@ -17,30 +17,12 @@
 #include "mmr-trace.h"
 #include "mmr-validate.h"
 
-static char tmpdir[] = "/tmp/mmr-test-result-XXXXXX";
 static const char *trace_path = MMR_SRCDIR "/schemas/examples/trace-zygote-small.jsonl";
 
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
-}
-
-static const char *tpath(const char *name)
-{
-	static char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-	return p;
+	return test_tmpdir_setup("result");
 }
 
 static void fill_stats(struct mmr_stats *s, unsigned scale)
@@ -147,6 +129,10 @@ static void test_names(void **state)
 	assert_int_equal(mmr_replay_mode_from_name("as-recorded"), MMR_REPLAY_AS_RECORDED);
 	assert_int_equal(mmr_reclaim_mode_from_name("pageout"), MMR_RECLAIM_MODE_PAGEOUT);
 	assert_int_equal(mmr_reclaim_mode_from_name("zram"), -1);
+	assert_int_equal(mmr_lock_source_from_name("contention"), MMR_SRC_CONTENTION);
+	assert_int_equal(mmr_lock_mode_from_name("mutex"), MMR_MODE_MUTEX);
+	assert_int_equal(mmr_lock_kind_from_name("hold"), MMR_KIND_HOLD);
+	assert_int_equal(mmr_lock_kind_from_name("wait-ish"), -1);
 }
 
 static void test_round_trip(void **state)
@@ -318,5 +304,5 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_tmpdir_teardown);
 }

@@ -10,29 +10,11 @@
 #include "mmr-lines.h"
 #include "mmr-trace.h"
 
-static char tmpdir[] = "/tmp/mmr-test-trace-XXXXXX";
 
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
-}
-
-static const char *tpath(const char *name)
-{
-	static char p[256];
-
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-	return p;
+	return test_tmpdir_setup("trace");
 }
 
 static void write_file(const char *path, const char *data, size_t len)
@@ -396,5 +378,5 @@ int main(void)
 		cmocka_unit_test(test_corrupt_zstd),
 		cmocka_unit_test(test_disk_full),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_tmpdir_teardown);
 }
