@@ -86,6 +86,11 @@ pid_t mmr_exec_view_pid(const struct mmr_exec_view *v, uint32_t task)
 	return task < v->x->plan->ntasks && v->x->tasks[task].state == 1 ? v->x->tasks[task].pid : 0;
 }
 
+bool mmr_exec_view_started(const struct mmr_exec_view *v, uint32_t task)
+{
+	return task < v->x->plan->ntasks && v->x->tasks[task].state != 0;
+}
+
 uint64_t mmr_exec_view_ops_done(const struct mmr_exec_view *v, uint32_t task)
 {
 	return task < v->x->plan->ntasks ? v->x->tasks[task].ops_done : 0;

@@ -40,6 +40,8 @@ pid_t mmr_exec_view_pid(const struct mmr_exec_view *v, uint32_t task);
 uint64_t mmr_exec_view_ops_done(const struct mmr_exec_view *v, uint32_t task);
 /* True once every task has ended (or the run was aborted). */
 bool mmr_exec_view_over(const struct mmr_exec_view *v);
+/* The task was created (it may have ended since). */
+bool mmr_exec_view_started(const struct mmr_exec_view *v, uint32_t task);
 
 struct mmr_exec_hooks {
 	/*

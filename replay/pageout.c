@@ -57,7 +57,12 @@ static void nap(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Wait for the moment of reclaim e; false when the run is over first. */
+/*
+ * Wait for the moment of reclaim e; false when the run is over first. The
+ * recorded time alone is not enough: a target that lags behind the
+ * timeline would be paged out before ops it had done in the recording (or
+ * before it even exists), so its own progress is waited for too.
+ */
 static bool wait_for(struct mmr_pageout *po, const struct mmr_plan_reclaim *e, uint64_t t0,
 		     double speed)
 {
@@ -67,14 +72,15 @@ static bool wait_for(struct mmr_pageout *po, const struct mmr_plan_reclaim *e, u
 		if (speed > 0) {
 			uint64_t want = t0 + (uint64_t)((double)e->ts / speed), n = mmr_now_ns();
 
-			if (n >= want)
-				return true;
-			nap(want - n > 10000000 ? 10000000 : want - n);
-		} else {
-			if (mmr_exec_view_ops_done(po->v, e->task) >= e->after_ops)
-				return true;
-			nap(100000);
+			if (n < want) {
+				nap(want - n > 10000000 ? 10000000 : want - n);
+				continue;
+			}
 		}
+		if (mmr_exec_view_started(po->v, e->task) &&
+		    mmr_exec_view_ops_done(po->v, e->task) >= e->after_ops)
+			return true;
+		nap(50000);
 	}
 }
 
