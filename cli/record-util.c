@@ -88,7 +88,7 @@ void mmr_record_summary(const struct mmr_record_out *out, struct mmr_recorder *r
 		out->counts[MMR_EV_FORK], st.raw_events, st.stacks);
 	if (st.unmatched_lock || st.unmatched_contention || st.unmatched_syscall)
 		fprintf(f, "  unmatched: %" PRIu64 " syscall, %" PRIu64 " mmap_lock, %" PRIu64
-			" contention events (recording started or stopped mid-way)\n",
+			" contention events (their partner event was not seen: recording started or stopped mid-way, or the partner is missing on this kernel)\n",
 			st.unmatched_syscall, st.unmatched_lock, st.unmatched_contention);
 	{
 		struct rusage ru;

@@ -222,8 +222,8 @@ struct cont {
 	bool stack_pending;
 };
 
-enum { M_COMM = 1, M_CG = 2, M_SELF = 4 };	/* bits that must all be set */
-#define M_ALL (M_COMM | M_CG | M_SELF)
+enum { M_COMM = 1, M_CG = 2, M_SELF = 4, M_FOLLOW = 8 };	/* bits that must all be set */
+#define M_ALL (M_COMM | M_CG | M_SELF | M_FOLLOW)
 
 struct task {
 	int32_t tid;			/* -1: empty */
@@ -290,6 +290,8 @@ struct mmr_decoder {
 	regex_t comm_re;
 	char *cgroup;
 	int32_t self_pid;
+	int32_t *follow;		/* followed processes at the start; NULL: all */
+	unsigned nfollow;
 	uint64_t page_mask;
 	unsigned page_size;
 
@@ -592,6 +594,58 @@ static uint8_t eval_bits(struct mmr_decoder *d, int32_t pid)
 	return b;
 }
 
+static bool in_follow(const struct mmr_decoder *d, int32_t pid)
+{
+	for (unsigned i = 0; i < d->nfollow; i++)
+		if (d->follow[i] == pid)
+			return true;
+	return false;
+}
+
+/* The parent of a process from /proc/PID/stat; -1 when it is gone. */
+static int32_t proc_ppid(int32_t pid)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!read_small(path, buf, sizeof(buf)))
+		return -1;
+	p = strrchr(buf, ')');	/* comm may hold spaces and parens */
+	if (!p || strlen(p) < 5)
+		return -1;
+	return (int32_t)strtol(p + 4, NULL, 10);	/* ") S ppid" */
+}
+
+/*
+ * Following pids, a task seen for the first time without its fork belongs
+ * to the followed tree when it (or its process) was followed at the start
+ * or descends from a followed process (forked before tracing was on).
+ * Other tasks get through the kernel's pid filter around scheduling: the
+ * task that wakes a followed one or switches to it records its events in
+ * between (trace_events.c, event_filter_pid_sched_wakeup_probe_post /
+ * sched_switch_probe_pre). Those are not ours. A task already gone from
+ * /proc cannot be placed: it is kept, as before.
+ */
+static uint8_t follow_bit(const struct mmr_decoder *d, int32_t tid, int32_t pid)
+{
+	int32_t p = pid;
+
+	if (!d->follow || in_follow(d, tid) || in_follow(d, pid))
+		return M_FOLLOW;
+	if (tid <= 0)
+		return 0;	/* the idle task */
+	for (int depth = 0; depth < 64; depth++) {
+		p = proc_ppid(p);
+		if (p < 0)
+			return depth ? 0 : M_FOLLOW;
+		if (p <= 1)
+			return 0;
+		if (in_follow(d, p))
+			return M_FOLLOW;
+	}
+	return 0;
+}
+
 static void task_init(struct task *t, int32_t tid)
 {
 	memset(t, 0, sizeof(*t));
@@ -634,7 +688,7 @@ static struct task *tget(struct mmr_decoder *d, unsigned cpu, int32_t tid, uint6
 		if (!t)
 			return NULL;
 		t->pid = proc_tgid(tid);
-		t->mbits = eval_bits(d, t->pid);
+		t->mbits = eval_bits(d, t->pid) | follow_bit(d, tid, t->pid);
 	}
 	/* tinsert may have rebuilt the table and cleared every cache */
 	cs = &d->cpus[cpu];
@@ -1270,7 +1324,22 @@ static int do_cont_begin(struct mmr_decoder *d, unsigned cpu, struct task *t, ui
 	struct mmr_event *ev;
 	struct cont *c;
 
-	if (tmatch(t)) {
+	c = NULL;
+	if (tmatch(t))
+		for (unsigned i = t->ncont; i-- > 0 && !c;)
+			if (t->cont[i].lock == rdu(data, size, ds->f[0]))
+				c = &t->cont[i];
+	if (c) {
+		/*
+		 * The same lock again before its end: a mutex that spun
+		 * (SPIN|MUTEX) now goes to sleep (MUTEX). One wait from the
+		 * first begin to the end, as perf lock counts it; it takes the
+		 * latest flags. This begin's stack is consumed and ignored.
+		 */
+		ev = mmr_coalesce_get(d->c, c->seq);
+		if (ev)
+			ev->contention.flags = (uint32_t)rdu(data, size, ds->f[1]);
+	} else if (tmatch(t)) {
 		ev = mmr_coalesce_reserve(d->c, ts, &cseq);
 		if (!ev)
 			return -1;
@@ -1664,6 +1733,13 @@ struct mmr_decoder *mmr_decoder_new(struct tep_handle *tep, unsigned ncpus,
 	d->system_wide = o->system_wide;
 	d->hash_paths = o->hash_paths;
 	d->self_pid = o->self_pid;
+	if (o->nfollow) {
+		d->follow = malloc(o->nfollow * sizeof(*d->follow));
+		if (!d->follow)
+			goto nomem;
+		memcpy(d->follow, o->follow, o->nfollow * sizeof(*d->follow));
+		d->nfollow = o->nfollow;
+	}
 	d->ncpus = ncpus ? ncpus : 1;
 	d->cpus = calloc(d->ncpus, sizeof(*d->cpus));
 	if (!d->cpus)
@@ -1734,6 +1810,7 @@ void mmr_decoder_free(struct mmr_decoder *d)
 	if (d->comm_re_ok)
 		regfree(&d->comm_re);
 	free(d->cgroup);
+	free(d->follow);
 	free(d->tasks);
 	free(d->cpus);
 	free(d->desc);

@@ -235,6 +235,13 @@ struct mmr_decoder_opts {
 	const char *comm_re;		/* user-space filters (system-wide) */
 	const char *cgroup;
 	int32_t self_pid;		/* dropped (the recorder itself); 0 = none */
+	/*
+	 * Following pids: the followed processes at the start (the given
+	 * pids and their descendants). Tasks outside them and their forks
+	 * are dropped. nfollow 0: every task counts.
+	 */
+	const int32_t *follow;
+	unsigned nfollow;
 	unsigned page_size;
 };
 

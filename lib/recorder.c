@@ -210,21 +210,31 @@ static int add_tids(int32_t **v, unsigned *n, int32_t pid)
 	return 0;
 }
 
-static int32_t proc_ppid(int32_t pid)
+/* /proc/<pid>/<name> into buf, NUL-terminated; false when unreadable or empty. */
+static bool read_proc(int32_t pid, const char *name, char *buf, size_t len)
 {
-	char path[64], buf[512], *p;
+	char path[64];
 	int fd;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return false;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
-		return -1;
+		return false;
 	buf[n] = '\0';
+	return true;
+}
+
+static int32_t proc_ppid(int32_t pid)
+{
+	char buf[512], *p;
+
+	if (!read_proc(pid, "stat", buf, sizeof(buf)))
+		return -1;
 	p = strrchr(buf, ')');	/* comm may hold spaces and parens */
 	if (!p)
 		return -1;
@@ -370,6 +380,26 @@ out:
 
 /* ---- events ---- */
 
+/*
+ * MMREPLAY_HIDE_EVENTS="sys:name,..." makes the recorder treat those events
+ * as absent: how a kernel without an event is handled can then be tested
+ * (and shown) on any kernel.
+ */
+static bool hidden_event(const char *full)
+{
+	const char *h = getenv("MMREPLAY_HIDE_EVENTS");
+	size_t n = strlen(full);
+
+	while (h && *h) {
+		size_t len = strcspn(h, ",");
+
+		if (len == n && !strncmp(h, full, n))
+			return true;
+		h += len + (h[len] == ',');
+	}
+	return false;
+}
+
 static int want_event(struct mmr_recorder *r, const char *sys, const char *name, bool enable)
 {
 	char full[160];
@@ -377,6 +407,8 @@ static int want_event(struct mmr_recorder *r, const char *sys, const char *name,
 	int len;
 
 	snprintf(full, sizeof(full), "%s:%s", sys, name);
+	if (hidden_event(full))
+		return enable ? mmr_strv_add(&r->missing, &r->nmissing, full) : 0;
 	fmt = tracefs_event_file_read(NULL, sys, name, "format", &len);
 	if (!fmt)
 		return enable ? mmr_strv_add(&r->missing, &r->nmissing, full) : 0;
@@ -884,6 +916,10 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 	dopts.comm_re = r->comm_re;
 	dopts.cgroup = r->cgroup;
 	dopts.self_pid = r->system_wide ? getpid() : 0;
+	if (!r->system_wide) {
+		dopts.follow = r->procs;
+		dopts.nfollow = r->nprocs;
+	}
 	r->d = mmr_decoder_new(r->tep, r->ncpus, &dopts, r->c);
 	if (!r->d)
 		goto fail;
@@ -1061,8 +1097,6 @@ void mmr_recorder_get_stats(const struct mmr_recorder *r, struct mmr_recorder_st
 static bool proc_selected(struct mmr_recorder *r, int32_t pid)
 {
 	char path[64], buf[4096];
-	int fd;
-	ssize_t n;
 
 	if (pid == getpid())
 		return false;
@@ -1070,32 +1104,15 @@ static bool proc_selected(struct mmr_recorder *r, int32_t pid)
 	if (readlink(path, buf, sizeof(buf)) < 0)
 		return false;	/* kernel thread or gone */
 	if (r->re_ok) {
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (!read_proc(pid, "comm", buf, sizeof(buf)))
 			return false;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return false;
-		buf[n] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		if (regexec(&r->re, buf, 0, NULL, 0) != 0)
 			return false;
 	}
-	if (r->cgroup) {
-		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return false;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return false;
-		buf[n] = '\0';
-		if (!mmr_cgroup_file_matches(buf, r->cgroup))
-			return false;
-	}
+	if (r->cgroup && (!read_proc(pid, "cgroup", buf, sizeof(buf)) ||
+			  !mmr_cgroup_file_matches(buf, r->cgroup)))
+		return false;
 	return true;
 }
 
