@@ -273,6 +273,7 @@ int mmr_result_write(const struct mmr_result *r, const char *path)
 	struct json_object *o = mmr_result_to_json(r);
 	const char *s;
 	char *tmp = NULL;
+	struct stat st;
 	size_t len;
 	int fd = -1, rc = -1;
 
@@ -283,6 +284,17 @@ int mmr_result_write(const struct mmr_result *r, const char *path)
 	len = strlen(s);
 	if (!strcmp(path, "-")) {
 		fd = STDOUT_FILENO;
+	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/*
+		 * A device or FIFO (-o /dev/null, a pipe): written in place. A
+		 * temp file renamed over it would replace /dev/null itself with
+		 * a regular file.
+		 */
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			mmr_seterr_errno(MMR_E_IO, "cannot open %s", path);
+			goto out;
+		}
 	} else {
 		/* Temp file beside the target, renamed over it: no half-written result. */
 		if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {

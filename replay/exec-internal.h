@@ -72,6 +72,7 @@ struct mmr_xrt {
 	/* process-local: threads this process created */
 	pthread_t *threads;
 	uint8_t *created;
+	uint32_t ncreated;		/* entries set in created (0: skip the scans) */
 };
 
 extern struct mmr_xrt mmr_xrt;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -106,8 +107,12 @@ bool mmr_exec_view_over(const struct mmr_exec_view *v)
 /* An unlinked file of size bytes in dir: it vanishes with the last fd. */
 static int make_file(const char *dir, uint64_t size, bool content)
 {
-	static char chunk[1 << 20];
-	char path[PATH_MAX];
+	/*
+	 * Not static: every replay process inherits what this process has
+	 * touched, and fork copies its page tables (1 MiB is 256 of them).
+	 */
+	enum { CHUNK = 1 << 20 };
+	char path[PATH_MAX], *chunk;
 	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
 
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
@@ -126,20 +131,28 @@ static int make_file(const char *dir, uint64_t size, bool content)
 	}
 	if (!content)
 		return fd;
-	memset(chunk, 0x5a, sizeof(chunk));
+	chunk = malloc(CHUNK);	/* glibc maps it apart and unmaps it on free */
+	if (!chunk) {
+		mmr_seterr(MMR_E_NOMEM, "out of memory");
+		close(fd);
+		return -1;
+	}
+	memset(chunk, 0x5a, CHUNK);
 	for (uint64_t off = 0; off < size;) {
-		size_t n = size - off < sizeof(chunk) ? (size_t)(size - off) : sizeof(chunk);
+		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
 		ssize_t w = pwrite(fd, chunk, n, (off_t)off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			mmr_seterr_errno(MMR_E_IO, "writing a replay file in %s", dir);
+			free(chunk);
 			close(fd);
 			return -1;
 		}
 		off += (uint64_t)w;
 	}
+	free(chunk);
 	return fd;
 }
 
@@ -172,17 +185,30 @@ static size_t align64(size_t v)
 	return (v + 63) & ~(size_t)63;
 }
 
+/*
+ * slot and lag_slot, read by every replay process, in one shared mapping:
+ * fork copies the page tables of private memory (see plan_share, plan.c).
+ */
+static size_t slots_len(const struct mmr_plan *p)
+{
+	return (size_t)(p->ntasks ? p->ntasks : 1) * (MMR_POP__COUNT + 1) * sizeof(uint32_t);
+}
+
 static int make_shm(struct mmr_exec *x)
 {
 	const struct mmr_plan *p = x->plan;
 	bool timed = x->opts.mode != MMR_REPLAY_MAX_SPEED;
 	size_t off_base, off_tasks, off_hists;
 
-	x->slot = malloc((size_t)(p->ntasks ? p->ntasks : 1) * MMR_POP__COUNT * sizeof(*x->slot));
-	x->lag_slot = malloc((p->ntasks ? p->ntasks : 1) * sizeof(*x->lag_slot));
+	x->slot = mmap(NULL, slots_len(p), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (x->slot == MAP_FAILED) {
+		x->slot = NULL;
+		return mmr_seterr_errno(MMR_E_NOMEM, "out of memory");
+	}
+	x->lag_slot = x->slot + (size_t)(p->ntasks ? p->ntasks : 1) * MMR_POP__COUNT;
 	x->threads = calloc(p->ntasks ? p->ntasks : 1, sizeof(*x->threads));
 	x->created = calloc(p->ntasks ? p->ntasks : 1, 1);
-	if (!x->slot || !x->lag_slot || !x->threads || !x->created)
+	if (!x->threads || !x->created)
 		return mmr_seterr(MMR_E_NOMEM, "out of memory");
 	/* One histogram per (task, kind of op it runs): no sharing, no atomics. */
 	for (uint32_t t = 0; t < p->ntasks; t++) {
@@ -259,8 +285,8 @@ void mmr_exec_free(struct mmr_exec *x)
 	free(x->fds);
 	if (x->shm)
 		munmap(x->shm, x->shm_size);
-	free(x->slot);
-	free(x->lag_slot);
+	if (x->slot)
+		munmap(x->slot, slots_len(x->plan));
 	free(x->slot_kind);
 	free(x->threads);
 	free(x->created);
@@ -519,6 +545,12 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	/* Orphaned replay processes come back to us, so we can reap them all. */
 	prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper, 0, 0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/*
+	 * Every replay process inherits this one's private memory and pays
+	 * for it at each fork and exit (page tables): hand the garbage of
+	 * planning back first.
+	 */
+	malloc_trim(0);
 	if (fork_roots(x, roots, &nroots, &pgid) < 0 || wait_barrier(x) < 0)
 		goto kill;
 	if (x->opts.hooks.start &&

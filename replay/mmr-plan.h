@@ -156,6 +156,14 @@ struct mmr_plan {
 	struct mmr_plan_file *files;
 	struct mmr_plan_reclaim *reclaims;
 	uint32_t *setup_regions;
+	/*
+	 * Once planned, the seven arrays above (tasks to setup_regions) live
+	 * in one shared anonymous mapping of shared_len bytes at shared (NULL:
+	 * still malloc'ed). Every replay process inherits the plan, and fork
+	 * copies the page tables of private memory, not of shared mappings.
+	 */
+	void *shared;
+	size_t shared_len;
 
 	/* what the replay needs from the machine */
 	uint32_t initial_tasks;		/* tasks waiting at the start barrier */

@@ -293,9 +293,37 @@ static void test_garbage(void **state)
 	assert_null(mmr_result_read(tpath("missing.json")));
 }
 
+/*
+ * -o /dev/null, -o a FIFO: the result goes into the file as it is. (The
+ * atomic temp-file-and-rename once replaced /dev/null with a regular file.)
+ * A FIFO stands in for the device: a regression then breaks only the test.
+ */
+static void test_write_not_regular(void **state)
+{
+	struct mmr_result *r = build(1);
+	const char *path = tpath("fifo");
+	struct stat st;
+	char c = 0;
+	int rfd;
+
+	(void)state;
+	assert_int_equal(mkfifo(path, 0600), 0);
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	fcntl(rfd, F_SETPIPE_SZ, 1 << 20);	/* room for the whole document */
+	assert_int_equal(mmr_result_write(r, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(read(rfd, &c, 1), 1);
+	assert_int_equal(c, '{');
+	close(rfd);
+	mmr_result_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_write_not_regular),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_merge),

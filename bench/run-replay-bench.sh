@@ -1,0 +1,118 @@
+#!/bin/bash
+# Replayer benchmark (issue "Replayer"). Two workloads are recorded once
+# with `mmreplay record`: the page-fault workload (bench/fault-workload)
+# and a fork-heavy one (bench/fork-workload). Then, interleaved over REPS
+# rounds, medians:
+#   (a) the original program, untraced                -- the anchor
+#   (b) replay as recorded (locks measured, as users run it):
+#       timing lag p50/p99 from the result's fidelity, and p99 as a share
+#       of the trace's duration (target <= 5%)
+#   (n) the same without lock measurement (--no-locks): the replayer's own
+#       timing, without the tracing it shares the CPUs with
+#   (c) replay closed loop (--max-speed --no-locks): replayed ops per
+#       second of replay wall time (fidelity.replayed_ns) against (a)'s
+#       ops per second (target >= 0.8)
+#   (m) replay closed loop with locks measured, against the traced
+#       original (the trace's own pace): below 1, the as-recorded replay
+#       (b) cannot keep up with the recorded timeline and lags
+# Ops: faults (pages) for the fault workload, forks for the fork workload;
+# (a) counts what the program did itself, (c) what the replay did. The
+# traced original (the trace's own ops per second of its duration) is
+# printed for context: the replay can only do what was recorded.
+# Usage: bench/run-replay-bench.sh [BUILD_DIR] [REPS] [SECONDS]   (root)
+set -u
+build=${1:-build}
+reps=${2:-3}
+secs=${3:-2}
+mmr=$build/cli/mmreplay
+T=$(mktemp -d /tmp/mmr-bench-replay-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+[ "$(id -u)" = 0 ] || { echo "run as root (tracefs)"; exit 4; }
+for w in fault fork; do
+	[ -x "$build/bench/$w-workload" ] || { echo "build first: $build/bench/$w-workload missing"; exit 1; }
+done
+
+
+# py EXPR RESULT: EXPR over r (the result) and s (its summary)
+py() {
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1])); s = r['summary']; f = s['fidelity']
+ops = {}
+for o in s['ops']:
+    ops[o['op']] = ops.get(o['op'], 0) + o['hist']['count']
+print($1)" "$2"
+}
+
+declare -A opname=([fault]=fault [fork]=fork)
+declare -A field=([fault]=faults_per_sec [fork]=forks_per_sec)
+
+for w in fault fork; do
+	wl=$build/bench/$w-workload
+	echo "recording $w-workload -s $secs"
+	"$mmr" record -o "$T/$w.jsonl" -- "$wl" -s "$secs" >"$T/$w.rec.out" 2>"$T/$w.rec.err" ||
+		{ echo "recording failed: $(tail -3 "$T/$w.rec.err")"; exit 1; }
+	grep -q 'LOST EVENTS' "$T/$w.rec.err" && echo "  WARNING: $(grep 'LOST EVENTS' "$T/$w.rec.err")"
+	"$mmr" validate -q "$T/$w.jsonl" || { echo "the trace does not validate"; exit 1; }
+	for r in $(seq "$reps"); do
+		# rotate the order so drift over time does not favour one mode
+		for m in $(echo a b n c m a b n c m | cut -d' ' -f$(( (r - 1) % 5 + 1 ))-$(( (r - 1) % 5 + 5 ))); do
+			case $m in
+			a) "$wl" -s "$secs" >"$T/out" 2>&1
+			   v=$(sed -n "s/.*${field[$w]} \([0-9.]*\).*/\1/p" "$T/out")
+			   echo "$v" >>"$T/$w.a"
+			   echo "  rep $r (a) original:    $v ${opname[$w]}s/s" ;;
+			b|n) opt=; [ $m = n ] && opt=--no-locks
+			   "$mmr" replay "$T/$w.jsonl" -o "$T/b.json" $opt >"$T/out" 2>&1 ||
+				{ echo "replay failed: $(tail -3 "$T/out")"; exit 1; }
+			   py "f['lag_p50_ns'], f['lag_p99_ns'], r['trace']['duration_ns'], f['ops_replayed'], f['ops_recorded'], f['ops_failed']" \
+				"$T/b.json" >>"$T/$w.$m"
+			   echo "  rep $r ($m) as recorded${opt:+ $opt}: lag p50/p99 $(tail -1 "$T/$w.$m" | awk '{printf "%.2f / %.2f ms, trace %.3f s", $1/1e6, $2/1e6, $3/1e9}')" ;;
+			c|m) opt=--no-locks; [ $m = m ] && opt=
+			   "$mmr" replay "$T/$w.jsonl" -o "$T/c.json" --max-speed $opt >"$T/out" 2>&1 ||
+				{ echo "replay failed: $(tail -3 "$T/out")"; exit 1; }
+			   py "ops.get('${opname[$w]}', 0), f['replayed_ns'], f['ops_replayed'], f['ops_recorded'], f['ops_failed']" \
+				"$T/c.json" >>"$T/$w.$m"
+			   echo "  rep $r ($m) closed loop${opt:+ $opt}: $(tail -1 "$T/$w.$m" | awk '{printf "%d %ss in %.3f s = %.0f/s", $1, "'"${opname[$w]}"'", $2/1e9, $1/($2/1e9)}')" ;;
+			esac
+		done
+	done
+done
+
+echo
+echo "replay benchmark, $(nproc) CPUs, workloads of ${secs}s, $reps interleaved reps (medians)"
+python3 - "$T" <<'EOF'
+import json, statistics, sys
+T = sys.argv[1]
+def rows(path):
+    return [[float(x) for x in line.split()] for line in open(path) if line.strip()]
+for w, op in (('fault', 'fault'), ('fork', 'fork')):
+    a = statistics.median(v[0] for v in rows(f'{T}/{w}.a'))
+    n = dur = 0
+    for line in open(f'{T}/{w}.jsonl'):
+        e = json.loads(line)
+        if e['ev'] == op and not e.get('thread'):
+            n += e.get('n', 1)
+        elif e['ev'] == 'footer':
+            dur = e['duration_ns']
+    c = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.c'))
+    print(f'  {w}-workload')
+    print(f'    (a) original, untraced         {a:12.0f} {op}s/s   1.000')
+    print(f'    traced original (the trace)    {n / (dur / 1e9):12.0f} {op}s/s   {n / (dur / 1e9) / a:.3f}'
+          f'  ({n} {op}s in {dur / 1e9:.3f} s)')
+    print(f'    (c) replay, closed loop        {c:12.0f} {op}s/s   c/a = {c / a:.3f}  (target >= 0.8)')
+    mm = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.m'))
+    print(f'    (m) closed loop, locks measured{mm:12.0f} {op}s/s   m/traced = {mm / (n / (dur / 1e9)):.3f}')
+    for m, what in (('b', 'as recorded, locks measured'), ('n', 'as recorded, --no-locks   ')):
+        r = rows(f'{T}/{w}.{m}')
+        p50 = statistics.median(v[0] for v in r)
+        p99 = statistics.median(v[1] for v in r)
+        d = statistics.median(v[2] for v in r)
+        print(f'    ({m}) replay {what}: lag p50 {p50 / 1e6:.3f} ms, p99 {p99 / 1e6:.3f} ms;'
+              f' p99 / trace duration ({d / 1e9:.3f} s) = {p99 / d:.4f}  (target <= 0.05)')
+    bad = [v for m in 'bn' for v in rows(f'{T}/{w}.{m}') if v[3] != v[4] or v[5]]
+    bad += [v for m in 'cm' for v in rows(f'{T}/{w}.{m}') if v[2] != v[3] or v[4]]
+    if bad:
+        print(f'    WARNING: some replays did not replay every op: {bad}')
+EOF
+exit 0
