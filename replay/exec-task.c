@@ -493,6 +493,52 @@ static bool await_op(uint32_t task, const struct mmr_plan_op *op)
 	return late;
 }
 
+/* Ops of task u recorded before ts (ops of one task are in recorded order). */
+static uint32_t ops_before(uint32_t u, uint64_t ts)
+{
+	const struct mmr_plan_task *pu = &mmr_xrt.plan->tasks[u];
+	const struct mmr_plan_op *ops = &mmr_xrt.plan->ops[pu->op];
+	uint32_t lo = 0, hi = pu->nops;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ops[mid].ts < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The mirror of await_region: an munmap must not take a mapping away from
+ * under the other threads of its process while they still have earlier
+ * recorded ops to do (a thread that lags would get ENOMEM or SIGSEGV where
+ * the recording had none). Wait, bounded, for every sibling thread to get
+ * past the munmap's recorded time.
+ */
+static void await_siblings(uint32_t task, const struct mmr_plan_op *op)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	uint32_t leader = p->tasks[task].leader;
+	uint64_t give_up = now() + AWAIT_MAX_NS;
+
+	for (uint32_t u = 0; u < p->ntasks; u++) {
+		uint32_t need;
+
+		if (u == task || p->tasks[u].leader != leader)
+			continue;
+		need = ops_before(u, op->ts);
+		while (need && mmr_xrt.tasks[u].ops_done < need && mmr_xrt.tasks[u].state != 2 &&
+		       !mmr_xrt.hdr->abort && now() < give_up) {
+			struct timespec ts = { 0, 20000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 static void run_task(uint32_t task)
 {
 	const struct mmr_plan_task *pt = &mmr_xrt.plan->tasks[task];
@@ -515,6 +561,8 @@ static void run_task(uint32_t task)
 				break;
 		}
 		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(task, op);
+		if (op->kind == MMR_POP_MUNMAP)
+			await_siblings(task, op);
 		start = now();
 		if (!mmr_xrt.closed_loop)
 			xhist_add(mmr_xrt.lag_slot[task], start > want ? start - want : 0);
