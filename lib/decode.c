@@ -72,6 +72,7 @@
 #include <event-parse.h>
 
 #include "mmr-error.h"
+#include "mmr-util.h"
 #include "mmr-ksyms.h"
 #include "mmr-recorder.h"
 
@@ -480,21 +481,6 @@ static int trebuild(struct mmr_decoder *d, uint64_t now)
 	return 0;
 }
 
-static bool read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return true;
-}
-
 static int32_t proc_tgid(int32_t tid)
 {
 	char path[64], buf[1024], *p;
@@ -502,7 +488,7 @@ static int32_t proc_tgid(int32_t tid)
 	if (tid <= 0)
 		return tid;
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (!read_small(path, buf, sizeof(buf)))
+	if (!mmr_read_small(path, buf, sizeof(buf)))
 		return tid;
 	p = strstr(buf, "\nTgid:");
 	if (!p)
@@ -565,7 +551,7 @@ static int cgroup_matches(struct mmr_decoder *d, int32_t pid)
 	if (!d->cgroup)
 		return 1;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	if (!read_small(path, buf, sizeof(buf)))
+	if (!mmr_read_small(path, buf, sizeof(buf)))
 		return -1;
 	return mmr_cgroup_file_matches(buf, d->cgroup);
 }
@@ -581,7 +567,7 @@ static uint8_t eval_bits(struct mmr_decoder *d, int32_t pid)
 		return b | M_COMM | M_CG;
 	if (d->comm_re_ok) {
 		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		if (read_small(path, comm, sizeof(comm))) {
+		if (mmr_read_small(path, comm, sizeof(comm))) {
 			comm[strcspn(comm, "\n")] = '\0';
 			if (comm_matches(d, comm))
 				b |= M_COMM;
@@ -608,7 +594,7 @@ static int32_t proc_ppid(int32_t pid)
 	char path[64], buf[1024], *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!read_small(path, buf, sizeof(buf)))
+	if (!mmr_read_small(path, buf, sizeof(buf)))
 		return -1;
 	p = strrchr(buf, ')');	/* comm may hold spaces and parens */
 	if (!p || strlen(p) < 5)

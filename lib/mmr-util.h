@@ -8,4 +8,10 @@ int mmr_strv_add(char ***v, unsigned *n, const char *s);
 /* Free the strings and the vector; NULL is fine. */
 void mmr_strv_free(char **v, unsigned n);
 
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Read a small file (/proc) into buf, NUL-terminated; false if unreadable or empty. */
+bool mmr_read_small(const char *path, char *buf, size_t len);
+
 #endif

@@ -214,19 +214,9 @@ static int add_tids(int32_t **v, unsigned *n, int32_t pid)
 static bool read_proc(int32_t pid, const char *name, char *buf, size_t len)
 {
 	char path[64];
-	int fd;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return true;
+	return mmr_read_small(path, buf, len);
 }
 
 static int32_t proc_ppid(int32_t pid)

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mmr-error.h"
 #include "mmr-util.h"
+#include <unistd.h>
 
 int mmr_strv_add(char ***v, unsigned *n, const char *s)
 {
@@ -24,4 +26,19 @@ void mmr_strv_free(char **v, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+bool mmr_read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
 }
