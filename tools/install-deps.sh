@@ -4,7 +4,7 @@
 set -e
 pkgs="build-essential meson ninja-build pkg-config python3
 libtracefs-dev libtraceevent-dev libjson-c-dev libcurl4-openssl-dev libzstd-dev
-libcmocka-dev libsqlite3-dev libmicrohttpd-dev
+libcmocka-dev
 clang llvm libclang-rt-dev valgrind zstd python3-jsonschema
 linux-perf procps util-linux kmod bc"
 missing=""
