@@ -54,6 +54,7 @@
 #include <tracefs.h>
 
 #include "mmr-error.h"
+#include "mmr-sysinfo.h"
 #include "mmr-util.h"
 #include "mmr-probe.h"
 #include "mmr-recorder.h"
@@ -109,14 +110,6 @@ struct mmr_recorder {
 	mmr_event_cb cb;		/* the caller's, behind emit_cb */
 	void *cb_arg;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- small list helpers ---- */
 
@@ -527,7 +520,7 @@ static inline uint8_t *page_at(struct mmr_recorder *r, struct rcpu *rc, unsigned
 static int fill_cpu(struct mmr_recorder *r, struct rcpu *rc)
 {
 	while (rc->count < r->npages) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = mmr_now_ns();
 		uint8_t *p = page_at(r, rc, rc->head + rc->count);
 		ssize_t n = read(rc->fd, p, r->subbuf);
 
@@ -977,7 +970,7 @@ int mmr_recorder_start(struct mmr_recorder *r)
 	if (r->started && !r->stopped)
 		return 0;
 	if (!r->started) {
-		r->start_ns = now_ns();
+		r->start_ns = mmr_now_ns();
 		r->start_rt = (int64_t)time(NULL);
 	}
 	/* a restart after stop (the daemon pauses) continues the same session */
@@ -996,7 +989,7 @@ int mmr_recorder_stop(struct mmr_recorder *r)
 		return 0;
 	if (tracefs_trace_off(r->inst) < 0)
 		return mmr_seterr_errno(MMR_E_IO, "turning tracing off in %s", r->name);
-	r->stop_ns = now_ns();
+	r->stop_ns = mmr_now_ns();
 	r->stopped = true;
 	return 0;
 }
@@ -1185,7 +1178,7 @@ int mmr_recorder_fill_footer(struct mmr_recorder *r, struct mmr_trace_footer *f)
 	f->ncpus = r->ncpus;
 	for (unsigned i = 0; i < r->ncpus; i++)
 		f->lost[i] = mmr_recorder_lost(r, i);
-	end = r->stopped ? r->stop_ns : now_ns();
+	end = r->stopped ? r->stop_ns : mmr_now_ns();
 	f->end_ns = end;
 	f->duration_ns = r->started && end > r->start_ns ? end - r->start_ns : 0;
 	return 0;
