@@ -28,15 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Keep in sync with tests/integration/test-record.c (it checks the "W" line). */
-#define WL_A_PAGES 37
-#define WL_B_PAGES 53
-#define WL_C_PAGES 61
-#define WL_D_PAGES 29
-#define WL_E_PAGES 31
-#define WL_THREADS 2
-#define WL_CHILDREN 3
-#define WL_MPROTECTS 6
+#include "workload-known.h"
 
 static long page;
 
