@@ -19,7 +19,7 @@ const struct mmr_cmd mmr_commands[] = {
 	  "  -o, --output-dir DIR   where the trace and result go (default ./mmreplay-demo)\n"
 	  "  -d, --duration SEC     how long the scenario is recorded (default 5)\n"
 	  "  -s, --scenario NAME    which scenario (default zygote; see 'scenario list')\n"
-	  "Needs root. Takes about a minute on a 2-core machine.\n" },
+	  "Needs root. Takes about 15 s on a 2-core machine.\n" },
 	{ "info", cmd_info,
 	  "show what this machine supports: tracefs, events, privileges, KVM/qemu",
 	  "mmreplay info [--json]\n"
