@@ -13,20 +13,41 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-	struct timespec ts;
+#include "workers.h"
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+struct fault_args {
+	size_t len;
+	long page;
+};
+
+/* One worker: map, write every page, mprotect half, unmap; count faults. */
+static unsigned long long fault_loop(double end, void *arg)
+{
+	const struct fault_args *a = arg;
+	unsigned long long faults = 0;
+
+	while (bench_now() < end) {
+		char *p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(1);
+		/* 4 KiB faults, not THP: the recorder's worst case */
+		madvise(p, a->len, MADV_NOHUGEPAGE);
+		for (size_t off = 0; off < a->len; off += a->page)
+			p[off] = 1;
+		faults += a->len / a->page;
+		mprotect(p, a->len / 2, PROT_READ);
+		munmap(p, a->len);
+	}
+	return faults;
 }
 
 int main(int argc, char **argv)
 {
-	long procs = sysconf(_SC_NPROCESSORS_ONLN), mb = 16, page = sysconf(_SC_PAGESIZE);
-	double secs = 2, t0, t1;
-	unsigned long long total = 0;
-	int (*pipes)[2];
+	long procs = sysconf(_SC_NPROCESSORS_ONLN), mb = 16;
+	struct fault_args a = { .page = sysconf(_SC_PAGESIZE) };
+	double secs = 2, elapsed;
+	unsigned long long total;
 	int c;
 
 	while ((c = getopt(argc, argv, "n:s:m:")) != -1) {
@@ -39,44 +60,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	pipes = calloc(procs, sizeof(*pipes));
-	t0 = now();
-	for (long i = 0; i < procs; i++) {
-		if (pipe(pipes[i]) < 0)
-			return 1;
-		if (fork() == 0) {
-			size_t len = (size_t)mb << 20;
-			unsigned long long faults = 0;
-			double end = t0 + secs;
-
-			while (now() < end) {
-				char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-				if (p == MAP_FAILED)
-					_exit(1);
-				/* 4 KiB faults, not THP: the recorder's worst case */
-				madvise(p, len, MADV_NOHUGEPAGE);
-				for (size_t off = 0; off < len; off += page)
-					p[off] = 1;
-				faults += len / page;
-				mprotect(p, len / 2, PROT_READ);
-				munmap(p, len);
-			}
-			if (write(pipes[i][1], &faults, sizeof(faults)) != sizeof(faults))
-				_exit(1);
-			_exit(0);
-		}
+	if (procs < 1 || mb < 1) {
+		fprintf(stderr, "fault-workload: need PROCS >= 1 and MB >= 1\n");
+		return 2;
 	}
-	for (long i = 0; i < procs; i++) {
-		unsigned long long f = 0;
-
-		if (read(pipes[i][0], &f, sizeof(f)) == sizeof(f))
-			total += f;
-	}
-	while (wait(NULL) > 0)
-		;
-	t1 = now();
-	printf("faults %llu seconds %.3f faults_per_sec %.0f\n", total, t1 - t0, total / (t1 - t0));
+	a.len = (size_t)mb << 20;
+	total = bench_run_workers(procs, secs, fault_loop, &a, &elapsed);
+	printf("faults %llu seconds %.3f faults_per_sec %.0f\n", total, elapsed, total / elapsed);
 	return 0;
 }
