@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mmr-config.h"
 #include "mmr-error.h"
 #include "mmr-exec.h"
 #include "mmr-measure.h"
@@ -74,6 +75,30 @@ static int hook_end(void *arg, const struct mmr_exec_view *v, struct mmr_stats *
 }
 
 /* "64M", "1G", "4096": bytes; 0 on error. */
+/*
+ * The program replay processes exec (mmreplay-task): $MMREPLAY_TASK_HELPER
+ * (empty: none, the processes stay forks of this one), the build tree
+ * next to this binary, then the installed one. NULL when none is found.
+ */
+static const char *task_helper(char *buf, size_t len)
+{
+	const char *env = getenv("MMREPLAY_TASK_HELPER");
+	char exe[4096];
+	ssize_t n;
+
+	if (env)
+		return *env ? env : NULL;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		snprintf(buf, len, "%s/../replay/mmreplay-task", dirname(exe));
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	snprintf(buf, len, "%s/mmreplay-task", MMR_LIBEXECDIR);
+	return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
 static uint64_t parse_bytes(const char *s)
 {
 	char *end;
@@ -206,7 +231,7 @@ int cmd_replay(int argc, char **argv)
 	struct mmr_exec *x = NULL;
 	struct mmr_result *res = NULL;
 	const char *trace, *output = NULL, *label = NULL;
-	char outbuf[512], a[32], b[32];
+	char outbuf[512], helper[4200], a[32], b[32];
 	unsigned runs = 1;
 	bool force = false, nolocks = false, speed_set = false;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -278,6 +303,10 @@ int cmd_replay(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	eo.stop = &stop_signal;
 	eo.tmpdir = getenv("TMPDIR");
+	eo.helper = task_helper(helper, sizeof(helper));
+	if (!eo.helper && !getenv("MMREPLAY_TASK_HELPER"))
+		errorf("note: mmreplay-task not found (looked next to this program and in %s); replay processes carry the whole replayer, so forks and exits cost more than recorded",
+		       MMR_LIBEXECDIR);
 
 	/* The whole trace is planned and checked before anything runs. */
 	plan = mmr_plan_from_file(trace, NULL);

@@ -17,24 +17,7 @@
 #include "mmr-error.h"
 #include "mmr-hist.h"
 
-#define SUB_BITS	7			/* 128 sub-buckets per octave */
-#define SUB_COUNT	(1u << SUB_BITS)
-#define EXACT_BITS	(SUB_BITS + 1)		/* first log octave is 2^8 */
-#define EXACT_COUNT	(1u << EXACT_BITS)	/* 256 exact buckets */
-
-/*
- * floor(log2(MMR_HIST_MAX_NS)) spelled as a constant so the bucket array
- * can be sized at compile time; the assert keeps it honest if the limit
- * ever changes.
- */
-#define MAX_LOG2	36
-_Static_assert((1ULL << MAX_LOG2) <= MMR_HIST_MAX_NS &&
-	       MMR_HIST_MAX_NS < (1ULL << (MAX_LOG2 + 1)),
-	       "MAX_LOG2 does not match MMR_HIST_MAX_NS");
-
-#define NBUCKETS	(EXACT_COUNT + (MAX_LOG2 - EXACT_BITS) * SUB_COUNT + \
-			 (unsigned)(MMR_HIST_MAX_NS >> (MAX_LOG2 - SUB_BITS)) - \
-			 SUB_COUNT + 1)
+#include "hist-geometry.h"
 
 struct mmr_hist {
 	uint64_t count;
@@ -43,56 +26,6 @@ struct mmr_hist {
 	uint64_t max;
 	uint64_t buckets[NBUCKETS];
 };
-
-/* Bucket of ns without clamping; valid for every uint64_t. */
-static unsigned bucket_raw(uint64_t ns)
-{
-	unsigned m;
-
-	if (ns < EXACT_COUNT)
-		return (unsigned)ns;
-	m = 63 - (unsigned)__builtin_clzll(ns);
-	return EXACT_COUNT + (m - EXACT_BITS) * SUB_COUNT +
-	       (unsigned)(ns >> (m - SUB_BITS)) - SUB_COUNT;
-}
-
-unsigned mmr_hist_bucket_of(uint64_t ns)
-{
-	if (ns > MMR_HIST_MAX_NS)
-		ns = MMR_HIST_MAX_NS;
-	return bucket_raw(ns);
-}
-
-unsigned mmr_hist_nbuckets(void)
-{
-	return NBUCKETS;
-}
-
-/* Indices past the end are treated as the last (clamping) bucket. */
-uint64_t mmr_hist_bucket_low(unsigned idx)
-{
-	unsigned m, sub;
-
-	if (idx >= NBUCKETS)
-		idx = NBUCKETS - 1;
-	if (idx < EXACT_COUNT)
-		return idx;
-	m = EXACT_BITS + (idx - EXACT_COUNT) / SUB_COUNT;
-	sub = (idx - EXACT_COUNT) % SUB_COUNT;
-	return (uint64_t)(SUB_COUNT + sub) << (m - SUB_BITS);
-}
-
-uint64_t mmr_hist_bucket_high(unsigned idx)
-{
-	unsigned m;
-
-	if (idx >= NBUCKETS)
-		idx = NBUCKETS - 1;
-	if (idx < EXACT_COUNT)
-		return idx;
-	m = EXACT_BITS + (idx - EXACT_COUNT) / SUB_COUNT;
-	return mmr_hist_bucket_low(idx) + (1ULL << (m - SUB_BITS)) - 1;
-}
 
 struct mmr_hist *mmr_hist_new(void)
 {

@@ -14,4 +14,12 @@ void mmr_strv_free(char **v, unsigned n);
 /* Read a small file (/proc) into buf, NUL-terminated; false if unreadable or empty. */
 bool mmr_read_small(const char *path, char *buf, size_t len);
 
+/*
+ * A shared read-write mapping of len bytes backed by a memfd named name,
+ * so that it can be handed to another program (see mmreplay-task) as well
+ * as inherited by fork. *fd gets the memfd (close-on-exec); the caller
+ * owns both (munmap, close). MAP_FAILED with an error on failure.
+ */
+void *mmr_shared_map(const char *name, size_t len, int *fd);
+
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,4 +42,29 @@ bool mmr_read_small(const char *path, char *buf, size_t len)
 		return false;
 	buf[n] = '\0';
 	return true;
+}
+
+void *mmr_shared_map(const char *name, size_t len, int *fd)
+{
+	void *m;
+
+	*fd = memfd_create(name, MFD_CLOEXEC);
+	if (*fd < 0) {
+		mmr_seterr_errno(MMR_E_NOMEM, "cannot create shared memory (memfd_create)");
+		return MAP_FAILED;
+	}
+	if (ftruncate(*fd, (off_t)len) < 0) {
+		mmr_seterr_errno(MMR_E_NOMEM, "cannot size %zu bytes of shared memory", len);
+		goto fail;
+	}
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (m == MAP_FAILED) {
+		mmr_seterr_errno(MMR_E_NOMEM, "cannot map %zu bytes of shared memory", len);
+		goto fail;
+	}
+	return m;
+fail:
+	close(*fd);
+	*fd = -1;
+	return MAP_FAILED;
 }

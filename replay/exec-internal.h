@@ -49,9 +49,18 @@ struct mmr_xhdr {
 	volatile uint64_t t0;
 };
 
-/* A histogram in shared memory: mmr_hist's buckets, filled without malloc. */
+/*
+ * A histogram in shared memory: mmr_hist's buckets, filled without malloc.
+ * One per (CPU, kind of op), the lag one after the op kinds: a few
+ * hundred KiB whatever the number of tasks, hot in the cache, updated
+ * with atomics (tasks on one CPU only collide when one is preempted in
+ * the middle of an update).
+ */
+#define MMR_XH_LAG MMR_POP__COUNT
+#define MMR_XH_KINDS (MMR_POP__COUNT + 1)
+
 struct mmr_xhist {
-	uint64_t count, sum, min, max;
+	uint64_t count, sum, min, max;	/* min: ns + 1, 0 while empty */
 	uint64_t b[];			/* mmr_hist_nbuckets() */
 };
 
@@ -62,9 +71,8 @@ struct mmr_xrt {
 	volatile uint64_t *base;	/* per region */
 	struct mmr_xtask *tasks;
 	char *hists;
-	size_t hist_size;		/* bytes per slot */
-	uint32_t *slot;			/* [task * MMR_POP__COUNT + kind], NONE: not timed */
-	uint32_t *lag_slot;		/* per task */
+	size_t hist_size;		/* bytes per histogram */
+	uint32_t ncpus;			/* histograms: [cpu * MMR_XH_KINDS + kind] */
 	const int *fds;			/* per plan file */
 	bool closed_loop;
 	double speed;
@@ -76,6 +84,27 @@ struct mmr_xrt {
 };
 
 extern struct mmr_xrt mmr_xrt;
+
+/*
+ * What mmreplay-task (task-main.c) needs to rebuild mmr_xrt after exec.
+ * It heads the control mapping (a memfd), followed by the replay files'
+ * descriptors (inherited across exec). Pointers are the
+ * caller's; the helper rebases them onto its own mappings of the memfds.
+ */
+#define MMR_XBOOT_MAGIC 0x6d6d7274u	/* "mmrt" */
+
+struct mmr_xboot {
+	uint32_t magic;
+	uint32_t size;			/* sizeof(struct mmr_xboot): the same build */
+	struct mmr_plan plan;
+	size_t ctl_len, shm_len, hist_size;
+	size_t off_fds;				/* in the control mapping */
+	uint32_t ncpus;
+	size_t off_base, off_tasks, off_hists;	/* in the results mapping */
+	bool closed_loop;
+	double speed;
+	pid_t parent;
+};
 
 static inline struct mmr_xhist *mmr_xhist_at(uint32_t slot)
 {

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -52,25 +53,28 @@ static bool parent_alive(void)
 	return kill(mmr_xrt.parent, 0) == 0 || errno == EPERM;
 }
 
-static void xhist_add(uint32_t slot, uint64_t ns)
+/* Add a sample to this CPU's histogram of kind (MMR_XH_LAG: start lag). */
+static void xhist_add(unsigned kind, uint64_t ns)
 {
+	unsigned cpu = (unsigned)sched_getcpu();
 	struct mmr_xhist *h;
+	uint64_t v;
 
-	if (slot == MMR_PLAN_NONE)
-		return;
-	h = mmr_xhist_at(slot);
-	h->b[mmr_hist_bucket_of(ns)]++;
-	if (!h->count || ns < h->min)
-		h->min = ns;
-	if (ns > h->max)
-		h->max = ns;
-	h->count++;
-	h->sum = h->sum + ns < h->sum ? UINT64_MAX : h->sum + ns;
-}
-
-static uint32_t slot_of(uint32_t task, enum mmr_pop kind)
-{
-	return mmr_xrt.slot[(size_t)task * MMR_POP__COUNT + kind];
+	if (cpu >= mmr_xrt.ncpus)
+		cpu %= mmr_xrt.ncpus;
+	h = mmr_xhist_at(cpu * MMR_XH_KINDS + kind);
+	__atomic_fetch_add(&h->b[mmr_hist_bucket_of(ns)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum, ns, __ATOMIC_RELAXED);
+	/* min starts at 0 meaning "none": stored as ns + 1 */
+	v = __atomic_load_n(&h->min, __ATOMIC_RELAXED);
+	while ((!v || ns + 1 < v) &&
+	       !__atomic_compare_exchange_n(&h->min, &v, ns + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	v = __atomic_load_n(&h->max, __ATOMIC_RELAXED);
+	while (ns > v &&
+	       !__atomic_compare_exchange_n(&h->max, &v, ns, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 }
 
 static void xfail(uint32_t task, enum mmr_pop kind, int code)
@@ -137,7 +141,6 @@ static uint64_t region_base(uint32_t region)
 
 struct touch {
 	const struct mmr_plan_op *op;
-	uint32_t slot;
 	bool pace;
 	uint64_t total;		/* pages of the whole run */
 	volatile uint64_t done;	/* pages of the run touched (or skipped) so far */
@@ -193,7 +196,7 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 		else
 			(void)*a;
 		e = now();
-		xhist_add(tc->slot, e - s);
+		xhist_add(MMR_POP_FAULT, e - s);
 	}
 	touch_jmp = NULL;
 	return 0;
@@ -204,7 +207,6 @@ static int do_fault(uint32_t task, const struct mmr_plan_op *op)
 	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
 	struct touch tc = {
 		.op = op,
-		.slot = slot_of(task, MMR_POP_FAULT),
 		.pace = !mmr_xrt.closed_loop && op->last > op->ts,
 	};
 	int failed = 0;
@@ -256,7 +258,7 @@ static int do_mmap(uint32_t task, const struct mmr_plan_op *op)
 	if (r == MAP_FAILED)
 		return errno;
 	mmr_xrt.base[op->arg.mmap.region] = (uint64_t)(uintptr_t)r;
-	xhist_add(slot_of(task, MMR_POP_MMAP), e - s);
+	xhist_add(MMR_POP_MMAP, e - s);
 	return 0;
 }
 
@@ -302,7 +304,7 @@ static int do_range(uint32_t task, const struct mmr_plan_op *op)
 			failed = errno;
 	}
 	e = now();
-	xhist_add(slot_of(task, op->kind), e - s);
+	xhist_add(op->kind, e - s);
 	return failed;
 }
 
@@ -322,7 +324,7 @@ static int do_mremap(uint32_t task, const struct mmr_plan_op *op)
 	if (r == MAP_FAILED)
 		return errno;
 	mmr_xrt.base[op->arg.mremap.region] = (uint64_t)(uintptr_t)r;
-	xhist_add(slot_of(task, MMR_POP_MREMAP), e - s);
+	xhist_add(MMR_POP_MREMAP, e - s);
 	return 0;
 }
 
@@ -349,7 +351,7 @@ static int do_brk(uint32_t task, const struct mmr_plan_op *op)
 	e = now();
 	if (r == MAP_FAILED)
 		return errno;
-	xhist_add(slot_of(task, MMR_POP_BRK), e - s);
+	xhist_add(MMR_POP_BRK, e - s);
 	return 0;
 }
 
@@ -365,12 +367,30 @@ static void child_main(uint32_t task)
 	 * have thousands of tasks: no pass over all of them per process when
 	 * the parent created no thread.)
 	 */
-	if (mmr_xrt.ncreated)
+	if (mmr_xrt.ncreated) {
 		memset(mmr_xrt.created, 0, mmr_xrt.plan->ntasks);
-	mmr_xrt.ncreated = 0;
+		mmr_xrt.ncreated = 0;
+	}
 	setup_task(task);
 	run_task(task);
 	end_process(task);
+}
+
+/*
+ * A child that will neither fork nor create threads only makes system
+ * calls and touches memory: it gets the bare clone(SIGCHLD), without
+ * glibc's fork bookkeeping (atfork handlers, malloc and stdio locks, the
+ * thread list), whose writes cost copy-on-write faults in both processes
+ * on every replayed fork. glibc's view of the child (its cached thread
+ * id) is stale then, which only threads and locks would notice.
+ */
+static pid_t replay_fork(uint32_t child)
+{
+	uint32_t mask = mmr_xrt.plan->tasks[child].opmask;
+
+	if (mask & ((1u << MMR_POP_FORK) | (1u << MMR_POP_THREAD)))
+		return fork();
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
 }
 
 static int do_fork(uint32_t task, const struct mmr_plan_op *op)
@@ -379,13 +399,13 @@ static int do_fork(uint32_t task, const struct mmr_plan_op *op)
 	pid_t pid;
 
 	s = now();
-	pid = fork();
+	pid = replay_fork(op->arg.fork.child);
 	if (pid == 0)
 		child_main(op->arg.fork.child);
 	e = now();
 	if (pid < 0)
 		return errno;
-	xhist_add(slot_of(task, MMR_POP_FORK), e - s);
+	xhist_add(MMR_POP_FORK, e - s);
 	return 0;
 }
 
@@ -415,7 +435,7 @@ static int do_thread(uint32_t task, const struct mmr_plan_op *op)
 		return r;
 	mmr_xrt.created[child] = 1;
 	__atomic_add_fetch(&mmr_xrt.ncreated, 1, __ATOMIC_RELAXED);
-	xhist_add(slot_of(task, MMR_POP_THREAD), e - s);
+	xhist_add(MMR_POP_THREAD, e - s);
 	return 0;
 }
 
@@ -565,7 +585,7 @@ static void run_task(uint32_t task)
 			await_siblings(task, op);
 		start = now();
 		if (!mmr_xrt.closed_loop)
-			xhist_add(mmr_xrt.lag_slot[task], start > want ? start - want : 0);
+			xhist_add(MMR_XH_LAG, start > want ? start - want : 0);
 		code = do_op(task, op);
 		if (code == -MMR_XF_UNMAPPED && late)
 			code = -MMR_XF_LATE;

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysinfo.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,12 +30,11 @@
 #include "mmr-exec.h"
 #include "mmr-hist.h"
 #include "mmr-sysinfo.h"
+#include "mmr-util.h"
 #include "exec-internal.h"
 
 /* Write real file contents up to this much (faults then need real I/O). */
 #define FILE_CONTENT_MAX (1ull << 30)
-/* Populate the shared region up to this size (no faults on it during runs). */
-#define SHM_POPULATE_MAX (512ull << 20)
 
 struct mmr_exec_view {
 	struct mmr_exec *x;
@@ -44,16 +44,19 @@ struct mmr_exec {
 	const struct mmr_plan *plan;
 	struct mmr_exec_opts opts;
 	int *fds;
-	void *shm;
+	void *shm;			/* results: memfd shm_fd */
 	size_t shm_size;
+	int shm_fd;
+	void *ctl;			/* boot block, slots, fds: memfd ctl_fd */
+	size_t ctl_len;
+	int ctl_fd;
+	struct mmr_xboot *boot;
 	struct mmr_xhdr *hdr;
 	volatile uint64_t *base;
 	struct mmr_xtask *tasks;
 	char *hists;
 	size_t hist_size;
-	uint32_t nslots;
-	uint32_t *slot, *lag_slot;
-	uint8_t *slot_kind;		/* enum mmr_pop of each slot (lag: __COUNT) */
+	uint32_t ncpus;			/* histograms per kind */
 	pthread_t *threads;
 	uint8_t *created;
 	struct mmr_exec_view view;
@@ -186,65 +189,58 @@ static size_t align64(size_t v)
 }
 
 /*
- * slot and lag_slot, read by every replay process, in one shared mapping:
- * fork copies the page tables of private memory (see plan_share, plan.c).
+ * Everything replay processes read or write lives in two memfd-backed
+ * shared mappings: fork copies the page tables of private memory (see
+ * plan_share, plan.c), and mmreplay-task maps the same memfds after exec.
+ *  - control (read-only for the tasks): the boot block and the replay
+ *    files' descriptors;
+ *  - results (cleared before each run): header, region bases, per-task
+ *    counters, histograms.
  */
-static size_t slots_len(const struct mmr_plan *p)
-{
-	return (size_t)(p->ntasks ? p->ntasks : 1) * (MMR_POP__COUNT + 1) * sizeof(uint32_t);
-}
-
 static int make_shm(struct mmr_exec *x)
 {
 	const struct mmr_plan *p = x->plan;
-	bool timed = x->opts.mode != MMR_REPLAY_MAX_SPEED;
+	size_t nt = p->ntasks ? p->ntasks : 1, off_fds;
 	size_t off_base, off_tasks, off_hists;
+	struct mmr_xboot *bt;
+	int ncpus = get_nprocs_conf();
 
-	x->slot = mmap(NULL, slots_len(p), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (x->slot == MAP_FAILED) {
-		x->slot = NULL;
-		return mmr_seterr_errno(MMR_E_NOMEM, "out of memory");
+	off_fds = align64(sizeof(struct mmr_xboot));
+	x->ctl_len = off_fds + (size_t)(p->nfiles ? p->nfiles : 1) * sizeof(int);
+	x->ctl = mmr_shared_map("mmreplay-control", x->ctl_len, &x->ctl_fd);
+	if (x->ctl == MAP_FAILED) {
+		x->ctl = NULL;
+		return -1;
 	}
-	x->lag_slot = x->slot + (size_t)(p->ntasks ? p->ntasks : 1) * MMR_POP__COUNT;
-	x->threads = calloc(p->ntasks ? p->ntasks : 1, sizeof(*x->threads));
-	x->created = calloc(p->ntasks ? p->ntasks : 1, 1);
+	x->boot = bt = x->ctl;
+	memcpy((char *)x->ctl + off_fds, x->fds, (size_t)p->nfiles * sizeof(int));
+	/* Threads' handles: only processes that create threads need them. */
+	x->threads = calloc(nt, sizeof(*x->threads));
+	x->created = calloc(nt, 1);
 	if (!x->threads || !x->created)
 		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	/* One histogram per (task, kind of op it runs): no sharing, no atomics. */
-	for (uint32_t t = 0; t < p->ntasks; t++) {
-		for (unsigned k = 0; k < MMR_POP__COUNT; k++)
-			x->slot[(size_t)t * MMR_POP__COUNT + k] =
-				(p->tasks[t].opmask & (1u << k)) && k != MMR_POP_EXIT ?
-				x->nslots++ : MMR_PLAN_NONE;
-		x->lag_slot[t] = timed && p->tasks[t].nops ? x->nslots++ : MMR_PLAN_NONE;
-	}
-	x->slot_kind = malloc(x->nslots ? x->nslots : 1);
-	if (!x->slot_kind)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
-	for (uint32_t t = 0; t < p->ntasks; t++) {
-		for (unsigned k = 0; k < MMR_POP__COUNT; k++)
-			if (x->slot[(size_t)t * MMR_POP__COUNT + k] != MMR_PLAN_NONE)
-				x->slot_kind[x->slot[(size_t)t * MMR_POP__COUNT + k]] = (uint8_t)k;
-		if (x->lag_slot[t] != MMR_PLAN_NONE)
-			x->slot_kind[x->lag_slot[t]] = MMR_POP__COUNT;
-	}
+	x->ncpus = ncpus > 0 ? (uint32_t)ncpus : 1;
 	x->hist_size = align64(sizeof(struct mmr_xhist) + mmr_hist_nbuckets() * sizeof(uint64_t));
 	off_base = align64(sizeof(struct mmr_xhdr));
 	off_tasks = align64(off_base + (size_t)p->nregions * sizeof(uint64_t));
 	off_hists = align64(off_tasks + (size_t)p->ntasks * sizeof(struct mmr_xtask));
-	x->shm_size = off_hists + (size_t)x->nslots * x->hist_size;
-	x->shm = mmap(NULL, x->shm_size, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS |
-		      (x->shm_size <= SHM_POPULATE_MAX ? MAP_POPULATE : 0), -1, 0);
+	x->shm_size = off_hists + (size_t)x->ncpus * MMR_XH_KINDS * x->hist_size;
+	x->shm = mmr_shared_map("mmreplay-results", x->shm_size, &x->shm_fd);
 	if (x->shm == MAP_FAILED) {
 		x->shm = NULL;
-		return mmr_seterr_errno(MMR_E_NOMEM, "cannot map %zu bytes for replay results",
-					x->shm_size);
+		mmr_adderr_context("replay results");
+		return -1;
 	}
 	x->hdr = x->shm;
 	x->base = (volatile uint64_t *)((char *)x->shm + off_base);
 	x->tasks = (struct mmr_xtask *)((char *)x->shm + off_tasks);
 	x->hists = (char *)x->shm + off_hists;
+	*bt = (struct mmr_xboot){
+		.magic = MMR_XBOOT_MAGIC, .size = sizeof(*bt), .plan = *p,
+		.ctl_len = x->ctl_len, .shm_len = x->shm_size, .hist_size = x->hist_size,
+		.off_fds = off_fds, .off_base = off_base, .off_tasks = off_tasks,
+		.off_hists = off_hists, .ncpus = x->ncpus,
+	};
 	return 0;
 }
 
@@ -268,6 +264,18 @@ struct mmr_exec *mmr_exec_new(const struct mmr_plan *p, const struct mmr_exec_op
 	if (!x->opts.start_timeout_ns)
 		x->opts.start_timeout_ns = 30ull * 1000000000ull;
 	x->view.x = x;
+	x->shm_fd = x->ctl_fd = -1;
+	if (x->opts.helper && access(x->opts.helper, X_OK) < 0) {
+		mmr_seterr_errno(MMR_E_USAGE, "the replay task helper %s cannot be run (reinstall mmreplay, or set MMREPLAY_TASK_HELPER to its path)",
+				 x->opts.helper);
+		free(x);
+		return NULL;
+	}
+	if (x->opts.helper && p->shared_fd < 0) {
+		mmr_seterr(MMR_E_USAGE, "the plan is not in shared memory; the task helper cannot map it");
+		free(x);
+		return NULL;
+	}
 	if (make_files(x) < 0 || make_shm(x) < 0) {
 		mmr_exec_free(x);
 		return NULL;
@@ -285,9 +293,12 @@ void mmr_exec_free(struct mmr_exec *x)
 	free(x->fds);
 	if (x->shm)
 		munmap(x->shm, x->shm_size);
-	if (x->slot)
-		munmap(x->slot, slots_len(x->plan));
-	free(x->slot_kind);
+	if (x->ctl)
+		munmap(x->ctl, x->ctl_len);
+	if (x->shm_fd >= 0)
+		close(x->shm_fd);
+	if (x->ctl_fd >= 0)
+		close(x->ctl_fd);
 	free(x->threads);
 	free(x->created);
 	free(x);
@@ -385,7 +396,7 @@ static struct mmr_hist *xhist_to_hist(const struct mmr_xhist *xh)
 		goto out;
 	json_object_object_add(o, "count", json_object_new_uint64(xh->count));
 	json_object_object_add(o, "sum", json_object_new_uint64(xh->sum));
-	json_object_object_add(o, "min", json_object_new_uint64(xh->count ? xh->min : 0));
+	json_object_object_add(o, "min", json_object_new_uint64(xh->count && xh->min ? xh->min - 1 : 0));
 	json_object_object_add(o, "max", json_object_new_uint64(xh->max));
 	for (unsigned i = 0; i < nb; i++) {
 		struct json_object *pair;
@@ -438,17 +449,14 @@ static int collect(struct mmr_exec *x, struct mmr_stats *s, uint64_t wall)
 		return -1;
 	if (unstarted && mmr_stats_add_failure(s, MMR_OP_NONE, "task not started", unstarted) < 0)
 		return -1;
-	for (uint32_t i = 0; i < x->nslots; i++) {
+	for (uint32_t i = 0; i < x->ncpus * MMR_XH_KINDS; i++) {
 		const struct mmr_xhist *xh = (const struct mmr_xhist *)(x->hists + i * x->hist_size);
 		struct mmr_hist *h, *dst;
-		unsigned k = x->slot_kind[i];
+		unsigned k = i % MMR_XH_KINDS;
 
-		if (k == MMR_POP__COUNT)
-			dst = mmr_stats_lag(s);
-		else if (xh->count)
-			dst = mmr_stats_op(s, mmr_pop_op(k), k == MMR_POP_FAULT);
-		else
+		if (!xh->count)
 			continue;
+		dst = k == MMR_XH_LAG ? mmr_stats_lag(s) : mmr_stats_op(s, mmr_pop_op(k), k == MMR_POP_FAULT);
 		if (!dst)
 			return -1;
 		h = xhist_to_hist(xh);
@@ -466,6 +474,47 @@ static int collect(struct mmr_exec *x, struct mmr_stats *s, uint64_t wall)
 	return 0;
 }
 
+/* Decimal digits of v into buf (no stdio between fork and exec). */
+static char *utoa(uint64_t v, char *buf, size_t len)
+{
+	char *e = buf + len - 1;
+
+	*e = 0;
+	do {
+		*--e = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && e > buf);
+	return e;
+}
+
+/*
+ * In a forked root: become mmreplay-task, a small program that maps the
+ * plan and the shared state and runs mmr_xtask_root. Replay processes
+ * then carry none of this process's libraries and heap, which every fork
+ * and exit of the replay would pay for (page tables, VMAs).
+ */
+static void exec_helper(struct mmr_exec *x, uint32_t task, pid_t pgid) __attribute__((noreturn));
+static void exec_helper(struct mmr_exec *x, uint32_t task, pid_t pgid)
+{
+	char b[5][24];
+	char *argv[] = {
+		(char *)x->opts.helper,
+		utoa((uint64_t)x->plan->shared_fd, b[0], sizeof(b[0])),
+		utoa((uint64_t)x->ctl_fd, b[1], sizeof(b[1])),
+		utoa((uint64_t)x->shm_fd, b[2], sizeof(b[2])),
+		utoa(task, b[3], sizeof(b[3])),
+		utoa((uint64_t)pgid, b[4], sizeof(b[4])),
+		NULL,
+	};
+
+	setpgid(0, pgid);
+	fcntl(x->plan->shared_fd, F_SETFD, 0);
+	fcntl(x->ctl_fd, F_SETFD, 0);
+	fcntl(x->shm_fd, F_SETFD, 0);
+	execv(x->opts.helper, argv);
+	_exit(127);
+}
+
 /* Fork the processes that exist at the start; -1 with the tree killed. */
 static int fork_roots(struct mmr_exec *x, pid_t *roots, unsigned *nroots, pid_t *pgid)
 {
@@ -478,6 +527,8 @@ static int fork_roots(struct mmr_exec *x, pid_t *roots, unsigned *nroots, pid_t 
 		if (!p->tasks[t].initial || p->tasks[t].thread)
 			continue;
 		pid = fork();
+		if (pid == 0 && x->opts.helper)
+			exec_helper(x, t, *pgid);
 		if (pid == 0)
 			mmr_xtask_root(t, *pgid);
 		if (pid < 0) {
@@ -534,10 +585,13 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	x->over = false;
 	if (x->opts.cold_files)
 		drop_file_cache(x);
+	x->boot->closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED;
+	x->boot->speed = x->opts.speed;
+	x->boot->parent = getpid();
 	mmr_xrt = (struct mmr_xrt){
 		.plan = p, .hdr = x->hdr, .base = x->base, .tasks = x->tasks,
-		.hists = x->hists, .hist_size = x->hist_size, .slot = x->slot,
-		.lag_slot = x->lag_slot, .fds = x->fds,
+		.hists = x->hists, .hist_size = x->hist_size, .ncpus = x->ncpus,
+		.fds = x->fds,
 		.closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED,
 		.speed = x->opts.speed, .parent = getpid(),
 		.threads = x->threads, .created = x->created,

@@ -60,6 +60,12 @@ struct mmr_exec_opts {
 	enum mmr_replay_mode mode;
 	double speed;			/* scaled mode; 1 otherwise */
 	const char *tmpdir;		/* replay-owned files; NULL: /var/tmp */
+	/*
+	 * mmreplay-task: replay processes exec it and carry only what they
+	 * need. NULL: they run on in a fork of the caller (every fork and
+	 * exit of the replay then pays for the caller's address space).
+	 */
+	const char *helper;
 	bool cold_files;		/* drop their page cache before each run (faults do I/O) */
 	const volatile sig_atomic_t *stop;	/* non-zero aborts (signal handlers set it) */
 	uint64_t start_timeout_ns;	/* for tasks to reach the barrier; 0: 30 s */

@@ -158,12 +158,13 @@ struct mmr_plan {
 	uint32_t *setup_regions;
 	/*
 	 * Once planned, the seven arrays above (tasks to setup_regions) live
-	 * in one shared anonymous mapping of shared_len bytes at shared (NULL:
+	 * in one shared mapping (a memfd) of shared_len bytes at shared (NULL:
 	 * still malloc'ed). Every replay process inherits the plan, and fork
 	 * copies the page tables of private memory, not of shared mappings.
 	 */
 	void *shared;
 	size_t shared_len;
+	int shared_fd;			/* its memfd; -1 while malloc'ed */
 
 	/* what the replay needs from the machine */
 	uint32_t initial_tasks;		/* tasks waiting at the start barrier */

@@ -244,4 +244,35 @@ else
 	echo "   (MMR_WORKLOAD_KNOWN not set: not checking)"
 fi
 
+echo "11. replay processes run mmreplay-task; without it they are forks of mmreplay"
+"$M" replay "$FIX/replay-long.jsonl" -o helper.json --speed 5 --no-locks >out.txt 2>err.txt &
+PID=$!
+exe=
+i=0
+while [ $i -lt 100 ] && [ -z "$exe" ]; do
+	for c in $(pgrep -P $PID); do
+		exe=$(readlink /proc/"$c"/exe 2>/dev/null)
+		[ -n "$exe" ] && break
+	done
+	[ -n "$exe" ] || sleep 0.05
+	i=$((i + 1))
+done
+kill -INT $PID
+wait $PID
+case $exe in
+*/mmreplay-task) ;;
+*) fail "a replay process runs '$exe', not mmreplay-task" ;;
+esac
+MMREPLAY_TASK_HELPER= run_bg replay "$FIX/replay-tree.jsonl" -o inproc.json --no-locks
+[ $RC = 0 ] || fail "in-process replay: exit $RC: $(cat err.txt)"
+[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' inproc.json)" = 24 ] ||
+	fail "in-process replay: ops_replayed != 24"
+[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' inproc.json)" = 0 ] ||
+	fail "in-process replay: failures: $(py 'r["summary"]["fidelity"]["failures"]' inproc.json)"
+MMREPLAY_TASK_HELPER=/nonexistent/mmreplay-task run_bg replay "$FIX/replay-tree.jsonl" -o nohelper.json --no-locks
+[ $RC = 2 ] || fail "missing helper: exit $RC, expected 2"
+[ "$(wc -l <err.txt)" = 1 ] && grep -q "MMREPLAY_TASK_HELPER" err.txt ||
+	fail "missing helper: message: $(cat err.txt)"
+[ -e nohelper.json ] && fail "missing helper: a result was written"
+
 echo "PASS"

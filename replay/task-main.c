@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mmreplay-task: the program replay processes run (see exec_helper in
+ * exec.c). It maps the plan and the executor's shared state from the
+ * memfds it inherits, rebuilds mmr_xrt and becomes a root of the replay
+ * tree. Linked statically against libc alone, so a replayed fork copies
+ * the recorded program's mappings and little else.
+ *
+ *   mmreplay-task PLAN_FD CONTROL_FD RESULTS_FD TASK PGID
+ *
+ * Not for running by hand: it exits 2 with a line on stderr when its
+ * arguments or the shared state do not fit this build.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec-internal.h"
+
+static struct mmr_plan plan;
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "mmreplay-task: %s (it is started by mmreplay replay; reinstall if the two differ)\n",
+		what);
+	exit(2);
+}
+
+static long arg(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < 0)
+		fail("bad arguments");
+	return v;
+}
+
+static void *map_fd(int fd, size_t len, int prot)
+{
+	struct stat st;
+	void *m;
+
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < len)
+		fail("shared state missing or too small");
+	m = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		fail("cannot map the shared state");
+	close(fd);
+	return m;
+}
+
+/* ptr pointed into the caller's mapping at old: the same place in ours. */
+#define REBASE(ptr, old, new) ((ptr) = (void *)((char *)(new) + ((char *)(ptr) - (char *)(old))))
+
+int main(int argc, char **argv)
+{
+	const struct mmr_xboot *bt;
+	char *ctl, *shm, *pm;
+	int plan_fd, ctl_fd, shm_fd;
+	long task, pgid;
+	struct stat st;
+
+	if (argc != 6)
+		fail("usage: mmreplay-task PLAN_FD CONTROL_FD RESULTS_FD TASK PGID");
+	plan_fd = (int)arg(argv[1]);
+	ctl_fd = (int)arg(argv[2]);
+	shm_fd = (int)arg(argv[3]);
+	task = arg(argv[4]);
+	pgid = arg(argv[5]);
+	if (fstat(ctl_fd, &st) < 0 || (size_t)st.st_size < sizeof(*bt))
+		fail("no control block");
+	ctl = map_fd(ctl_fd, (size_t)st.st_size, PROT_READ);
+	bt = (const struct mmr_xboot *)ctl;
+	if (bt->magic != MMR_XBOOT_MAGIC || bt->size != sizeof(*bt) || bt->ctl_len > (size_t)st.st_size)
+		fail("control block of another build");
+	if ((uint64_t)task >= bt->plan.ntasks)
+		fail("no such task");
+	plan = bt->plan;
+	pm = map_fd(plan_fd, plan.shared_len, PROT_READ);
+	REBASE(plan.tasks, bt->plan.shared, pm);
+	REBASE(plan.ops, bt->plan.shared, pm);
+	REBASE(plan.pieces, bt->plan.shared, pm);
+	REBASE(plan.regions, bt->plan.shared, pm);
+	REBASE(plan.files, bt->plan.shared, pm);
+	REBASE(plan.reclaims, bt->plan.shared, pm);
+	REBASE(plan.setup_regions, bt->plan.shared, pm);
+	plan.shared = pm;
+	plan.shared_fd = -1;
+	shm = map_fd(shm_fd, bt->shm_len, PROT_READ | PROT_WRITE);
+	mmr_xrt = (struct mmr_xrt){
+		.plan = &plan,
+		.hdr = (struct mmr_xhdr *)shm,
+		.base = (volatile uint64_t *)(shm + bt->off_base),
+		.tasks = (struct mmr_xtask *)(shm + bt->off_tasks),
+		.hists = shm + bt->off_hists,
+		.hist_size = bt->hist_size,
+		.ncpus = bt->ncpus,
+		.fds = (const int *)(ctl + bt->off_fds),
+		.closed_loop = bt->closed_loop,
+		.speed = bt->speed,
+		.parent = bt->parent,
+		.threads = calloc(plan.ntasks, sizeof(pthread_t)),
+		.created = calloc(plan.ntasks, 1),
+	};
+	if (!mmr_xrt.threads || !mmr_xrt.created)
+		fail("out of memory");
+	mmr_xtask_root((uint32_t)task, (pid_t)pgid);
+}
