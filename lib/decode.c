@@ -286,6 +286,7 @@ struct mmr_decoder {
 	struct fld f_flags, f_pid;
 	bool has_newtask;
 	bool system_wide, hash_paths;
+	bool faults_implied;		/* see mmr_recorder_opts */
 	bool has_filter;
 	bool comm_re_ok;
 	regex_t comm_re;
@@ -688,7 +689,7 @@ static inline bool tmatch(const struct task *t)
 	return (t->mbits & M_ALL) == M_ALL;
 }
 
-static enum mmr_op task_op(const struct task *t, bool irq)
+static enum mmr_op task_op(const struct mmr_decoder *d, const struct task *t, bool irq)
 {
 	if (irq)
 		return MMR_OP_OTHER;
@@ -710,7 +711,7 @@ static enum mmr_op task_op(const struct task *t, bool irq)
 		return MMR_OP_FAULT;
 	if (t->exited)
 		return MMR_OP_EXIT;
-	return MMR_OP_OTHER;
+	return d->faults_implied ? MMR_OP_FAULT : MMR_OP_OTHER;
 }
 
 /* ---- stacks ---- */
@@ -1223,7 +1224,7 @@ static int do_lock(struct mmr_decoder *d, struct task *t, const struct evdesc *d
 			d->st.unmatched_lock++;
 			mmr_coalesce_cancel(d->c, t->lk_seq);
 		}
-		ev = reserve_lock(d, t, ts, write, false, task_op(t, irq), &seq);
+		ev = reserve_lock(d, t, ts, write, false, task_op(d, t, irq), &seq);
 		if (!ev)
 			return -1;
 		t->lk_pending = true;
@@ -1268,7 +1269,7 @@ static int do_lock(struct mmr_decoder *d, struct task *t, const struct evdesc *d
 				tev.lock.write = write;
 				tev.lock.success = success;
 				tev.lock.trylock = true;
-				tev.lock.op = task_op(t, irq);
+				tev.lock.op = task_op(d, t, irq);
 				if (mmr_coalesce_event(d->c, &tev) < 0)
 					return -1;
 			}
@@ -1281,7 +1282,7 @@ static int do_lock(struct mmr_decoder *d, struct task *t, const struct evdesc *d
 			memmove(&t->holds[0], &t->holds[1], (NHOLD - 1) * sizeof(t->holds[0]));
 			t->nholds--;
 		}
-		ev = reserve_lock(d, t, ts, write, true, task_op(t, irq), &seq);
+		ev = reserve_lock(d, t, ts, write, true, task_op(d, t, irq), &seq);
 		if (!ev)
 			return -1;
 		t->holds[t->nholds].mm = mm;
@@ -1331,7 +1332,7 @@ static int do_cont_begin(struct mmr_decoder *d, unsigned cpu, struct task *t, ui
 			return -1;
 		fill_head(ev, MMR_EV_CONTENTION, t);
 		ev->contention.flags = (uint32_t)rdu(data, size, ds->f[1]);
-		ev->contention.op = task_op(t, irq);
+		ev->contention.op = task_op(d, t, irq);
 		ev->contention.cls = MMR_LC_OTHER;
 		if (t->ncont == NCONT) {
 			d->st.unmatched_contention++;
@@ -1718,6 +1719,7 @@ struct mmr_decoder *mmr_decoder_new(struct tep_handle *tep, unsigned ncpus,
 	d->page_mask = ~((uint64_t)d->page_size - 1);
 	d->system_wide = o->system_wide;
 	d->hash_paths = o->hash_paths;
+	d->faults_implied = o->faults_implied;
 	d->self_pid = o->self_pid;
 	if (o->nfollow) {
 		d->follow = malloc(o->nfollow * sizeof(*d->follow));

@@ -73,6 +73,14 @@ struct mmr_recorder_opts {
 	unsigned fault_max_stride;	/* max |stride| of a run, pages */
 	uint64_t fault_max_run_ns;	/* max duration of one run */
 	unsigned reorder_max;		/* max events held back for ordering */
+	/*
+	 * For followed tasks that run nothing but memory touches between
+	 * system calls (a replay): with MMR_G_FAULTS off, lock samples in
+	 * task context outside any system call are attributed to "fault",
+	 * which is what they are there. Saves the page_fault_user
+	 * tracepoint, the largest cost tracing puts on a fault.
+	 */
+	bool faults_implied;
 };
 
 struct mmr_recorder_stats {
@@ -243,6 +251,7 @@ struct mmr_decoder_opts {
 	const int32_t *follow;
 	unsigned nfollow;
 	unsigned page_size;
+	bool faults_implied;		/* see mmr_recorder_opts */
 };
 
 /*

@@ -899,6 +899,7 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 	dopts.comm_re = r->comm_re;
 	dopts.cgroup = r->cgroup;
 	dopts.self_pid = r->system_wide ? getpid() : 0;
+	dopts.faults_implied = o->faults_implied && !(r->groups & MMR_G_FAULTS);
 	if (!r->system_wide) {
 		dopts.follow = r->procs;
 		dopts.nfollow = r->nprocs;

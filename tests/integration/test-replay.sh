@@ -98,6 +98,13 @@ no_leftovers "example" $PID
 # the replayed mprotect takes mmap_lock for write: the measurement must see it
 [ "$(py 'sum(l["hist"]["count"] for l in r["summary"]["locks"] if l["source"]=="mmap_lock" and l["op"]=="mprotect" and l["mode"]=="write")' ex.json)" -ge 1 ] ||
 	fail "example: no mmap_lock write sample attributed to mprotect: $(py 'r["summary"]["locks"]' ex.json | head -c 600)"
+# faults are not traced while measuring (their tracepoint would tax the
+# replay); samples outside system calls are the faults': the first fault
+# of each new anonymous mapping takes mmap_lock (no anon_vma yet)
+[ "$(py 'sum(l["hist"]["count"] for l in r["summary"]["locks"] if l["source"]=="mmap_lock" and l["op"]=="fault")' ex.json)" -ge 1 ] ||
+	fail "example: no mmap_lock sample attributed to fault"
+[ "$(py 'sum(l["hist"]["count"] for l in r["summary"]["locks"] if l["source"]=="mmap_lock" and l["op"]=="other")' ex.json)" = 0 ] ||
+	fail "example: mmap_lock samples left unattributed (op other)"
 echo "   lag p50 $(py 'r["summary"]["fidelity"]["lag_p50_ns"]' ex.json) ns, p99 $(py 'r["summary"]["fidelity"]["lag_p99_ns"]' ex.json) ns"
 "$M" report ex.json >report.txt || fail "report failed"
 grep -q "ops replayed 8 of 8 recorded, 0 failed" report.txt || fail "report: fidelity line missing"
