@@ -207,7 +207,8 @@ fail:
 
 int cmd_replay(int argc, char **argv)
 {
-	enum { O_RUNS = 256, O_SPEED, O_MAX, O_RECLAIM, O_LIMIT, O_FORCE, O_LABEL, O_NOLOCKS, O_COLD };
+	enum { O_RUNS = 256, O_SPEED, O_MAX, O_RECLAIM, O_LIMIT, O_FORCE, O_LABEL, O_NOLOCKS, O_COLD,
+	       O_PUSH };
 	static const struct option opts[] = {
 		{ "runs", required_argument, NULL, O_RUNS },
 		{ "speed", required_argument, NULL, O_SPEED },
@@ -217,6 +218,7 @@ int cmd_replay(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "label", required_argument, NULL, O_LABEL },
+		{ "push", required_argument, NULL, O_PUSH },
 		{ "no-locks", no_argument, NULL, O_NOLOCKS },
 		{ "cold-files", no_argument, NULL, O_COLD },
 		{ NULL, 0, NULL, 0 },
@@ -230,7 +232,7 @@ int cmd_replay(int argc, char **argv)
 	struct mmr_plan *plan = NULL;
 	struct mmr_exec *x = NULL;
 	struct mmr_result *res = NULL;
-	const char *trace, *output = NULL, *label = NULL;
+	const char *trace, *output = NULL, *label = NULL, *push = NULL;
 	char outbuf[512], helper[4200], a[32], b[32];
 	unsigned runs = 1;
 	bool force = false, nolocks = false, speed_set = false;
@@ -275,6 +277,11 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case O_LABEL:
 			label = optarg;
+			break;
+		case O_PUSH:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				die_usage(cmd, "--push wants an http:// or https:// URL, not '%s'", optarg);
+			push = optarg;
 			break;
 		case O_NOLOCKS:
 			nolocks = true;
@@ -397,7 +404,8 @@ int cmd_replay(int argc, char **argv)
 	if (eo.mode != MMR_REPLAY_MAX_SPEED)
 		printf(", lag p50 %s p99 %s", a, b);
 	printf("; reclaim %s\nresult: %s\n", mmr_reclaim_describe(ctx.reclaim), output);
-	ret = EXIT_OK;
+	fflush(stdout);
+	ret = push ? push_file(push, output, 3, 60) : EXIT_OK;
 	goto out;
 interrupted:
 	errorf("interrupted by signal %d; the replay tree was killed and every setting undone",

@@ -24,6 +24,13 @@ const struct mmr_cmd mmr_commands[] = {
 	  "show what this machine supports: tracefs, events, privileges, KVM/qemu",
 	  "mmreplay info [--json]\n"
 	  "  --json   machine-readable output\n" },
+	{ "push", cmd_push,
+	  "send result or trace files to a results server (HTTP POST)",
+	  "mmreplay push [OPTIONS] URL FILE...\n"
+	  "  -n, --tries N       attempts per file on transport errors and 5xx (default 3)\n"
+	  "  -t, --timeout SEC   per attempt (default 60)\n"
+	  "Each file is validated before it is sent, with X-Mmreplay-Filename set to its\n"
+	  "name. Local files are kept. Exit status 1 when a file could not be sent.\n" },
 	{ "record", cmd_record,
 	  "trace a command, running processes or the system into a trace file",
 	  "mmreplay record [OPTIONS] -- CMD [ARGS]   trace CMD and all its descendants\n"
@@ -53,6 +60,7 @@ const struct mmr_cmd mmr_commands[] = {
 	  "      --force           replay even when the trace needs more tasks or memory\n"
 	  "                        than this machine offers\n"
 	  "      --label TEXT      free text stored in the result\n"
+	  "      --push URL        send the result to a results server (see 'push')\n"
 	  "      --no-locks        do not measure kernel locks (no tracefs needed)\n"
 	  "      --cold-files      drop the page cache of the replay's files before each\n"
 	  "                        run, so file faults do I/O (default: cached)\n"

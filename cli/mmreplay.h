@@ -37,11 +37,19 @@ void print_usage(const struct mmr_cmd *cmd);
 #define CMD(x) int cmd_##x(int argc, char **argv)
 CMD(demo);
 CMD(info);
+CMD(push);
 CMD(record);
 CMD(replay);
 CMD(report);
 CMD(scenario);
 CMD(validate);
 #undef CMD
+
+/*
+ * Send a trace or result file to a results server (cmd-push.c): validated
+ * first, retried on transport errors and 5xx. EXIT_OK, or EXIT_FAIL with
+ * a line on stderr; the file stays where it is either way.
+ */
+int push_file(const char *url, const char *path, unsigned tries, unsigned long timeout_s);
 
 #endif

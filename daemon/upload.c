@@ -8,10 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "log.h"
 #include "mmr-error.h"
+#include "mmr-http.h"
 #include "upload.h"
 
 struct item {
@@ -29,66 +28,6 @@ struct mmrd_uploader {
 	struct item *head, *tail;
 	bool stop;
 };
-
-static size_t discard(char *p, size_t s, size_t n, void *u)
-{
-	(void)p;
-	(void)u;
-	return s * n;
-}
-
-int mmrd_upload_once(const char *url, const char *path, uint64_t timeout_s, long *http_code)
-{
-	struct curl_slist *hdrs = NULL;
-	struct stat st;
-	char hdr[512];
-	const char *base = strrchr(path, '/');
-	CURLcode rc;
-	CURL *c;
-	FILE *f;
-	int r = -1;
-
-	*http_code = 0;
-	f = fopen(path, "rb");
-	if (!f)
-		return mmr_seterr_errno(MMR_E_IO, "%s", path);
-	if (fstat(fileno(f), &st) < 0) {
-		fclose(f);
-		return mmr_seterr_errno(MMR_E_IO, "%s", path);
-	}
-	c = curl_easy_init();
-	if (!c) {
-		fclose(f);
-		return mmr_seterr(MMR_E_FAIL, "curl_easy_init failed");
-	}
-	snprintf(hdr, sizeof(hdr), "X-Mmreplay-Filename: %s", base ? base + 1 : path);
-	hdrs = curl_slist_append(hdrs, hdr);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/x-ndjson");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_READDATA, f);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "mmreplayd");
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		mmr_seterr(MMR_E_IO, "upload of %s to %s: %s", path, url, curl_easy_strerror(rc));
-	} else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_code);
-		if (*http_code >= 200 && *http_code < 300)
-			r = 0;
-		else
-			mmr_seterr(MMR_E_IO, "upload of %s to %s: HTTP %ld", path, url, *http_code);
-	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	fclose(f);
-	return r;
-}
 
 /* Sleep up to s seconds, waking early when asked to stop. */
 static bool wait_or_stop(struct mmrd_uploader *u, uint64_t s)
@@ -109,6 +48,10 @@ static bool wait_or_stop(struct mmrd_uploader *u, uint64_t s)
 static void *worker(void *arg)
 {
 	struct mmrd_uploader *u = arg;
+	const struct mmr_http_post post = {
+		.content_type = "application/x-ndjson", .user_agent = "mmreplayd",
+		.timeout_s = u->timeout_s,
+	};
 
 	for (;;) {
 		struct item *it;
@@ -128,7 +71,7 @@ static void *worker(void *arg)
 			u->tail = NULL;
 		pthread_mutex_unlock(&u->lock);
 
-		while (mmrd_upload_once(u->url, it->path, u->timeout_s, &code) < 0) {
+		while (mmr_http_post_file(u->url, it->path, &post, &code) < 0) {
 			if (access(it->path, F_OK) != 0)	/* deleted by the budget */
 				break;
 			mmrd_log("upload failed, retry in %llus: %s", (unsigned long long)backoff,

@@ -18,7 +18,5 @@ struct mmrd_uploader *mmrd_uploader_new(const char *url, uint64_t timeout_s,
 int mmrd_uploader_add(struct mmrd_uploader *u, const char *path);
 /* Stop the worker: pending files stay on disk for the next start. */
 void mmrd_uploader_free(struct mmrd_uploader *u);
-/* One POST of path; 0 on 2xx, -1 with an error otherwise (used by tests). */
-int mmrd_upload_once(const char *url, const char *path, uint64_t timeout_s, long *http_code);
 
 #endif

@@ -75,13 +75,14 @@ pid=$!
 sleep 1.5
 activity
 kill -HUP $pid
-for i in $(seq 100); do [ -n "$(ls "$U" 2>/dev/null)" ] && break; sleep 0.1; done
+for i in $(seq 100); do [ -n "$(ls "$U"/mmreplay-* 2>/dev/null)" ] && break; sleep 0.1; done
 kill -TERM $pid; wait $pid
 kill $srv 2>/dev/null; wait $srv 2>/dev/null
-up=$(ls "$U" | head -1)
+up=$(cd "$U" && ls mmreplay-* 2>/dev/null | head -1)
 if [ -n "$up" ] && "$MMREPLAY" validate -q "$U/$up"; then ok "uploaded file arrived intact after retries"; else
 	not_ok "uploaded file arrived"; cat "$T/log4"; fi
-grep -q "retry in" "$T/log4" && ok "failed uploads were retried" || not_ok "failed uploads were retried"
+grep -q "retry in" "$T/log4" && [ "$(grep -c ' 503 application/x-ndjson$' "$U/requests.log")" = 2 ] &&
+	ok "failed uploads were retried" || not_ok "failed uploads were retried: $(cat "$U/requests.log")"
 [ ! -e "$D/$up" ] && ok "local copy deleted after 2xx" || not_ok "local copy deleted after 2xx"
 
 # 4. bad configuration: one line, exit 2

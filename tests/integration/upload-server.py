@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""A real HTTP server for the daemon's upload test: stores POSTed bodies.
+"""A real HTTP server for the upload tests (mmreplayd, mmreplay push):
+stores POSTed bodies.
 
 upload-server.py DIR PORTFILE FAIL_FIRST
 Answers 503 to the first FAIL_FIRST requests (to exercise retries), then
-201 and writes the body to DIR/<X-Mmreplay-Filename>. Writes the port it
-listens on to PORTFILE. Stops after 120 s at most.
+201 and writes the body to DIR/<X-Mmreplay-Filename>; a POST to a path
+ending in /reject gets 400. Every request is logged to DIR/requests.log
+as "PATH STATUS CONTENT-TYPE". Writes the port it listens on to
+PORTFILE. Stops after 120 s at most.
 """
 import http.server
 import os
@@ -20,14 +23,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
         state["seen"] += 1
-        if state["seen"] <= fail_first:
-            self.send_response(503)
-            self.end_headers()
-            return
-        name = os.path.basename(self.headers.get("X-Mmreplay-Filename", "unnamed"))
-        with open(os.path.join(out_dir, name), "wb") as f:
-            f.write(body)
-        self.send_response(201)
+        if self.path.endswith("/reject"):
+            status = 400
+        elif state["seen"] <= fail_first:
+            status = 503
+        else:
+            status = 201
+            name = os.path.basename(self.headers.get("X-Mmreplay-Filename", "unnamed"))
+            with open(os.path.join(out_dir, name), "wb") as f:
+                f.write(body)
+        with open(os.path.join(out_dir, "requests.log"), "a") as f:
+            f.write(f"{self.path} {status} {self.headers.get('Content-Type', '-')}\n")
+        self.send_response(status)
         self.end_headers()
 
     def log_message(self, *args):
