@@ -77,7 +77,7 @@ struct mmr_xrt {
 	bool closed_loop;
 	double speed;
 	pid_t parent;			/* the caller: tasks stop when it is gone */
-	/* process-local: threads this process created */
+	/* process-local: threads this process created (mapped on first use) */
 	pthread_t *threads;
 	uint8_t *created;
 	uint32_t ncreated;		/* entries set in created (0: skip the scans) */

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -384,27 +386,76 @@ static void child_main(uint32_t task)
  * on every replayed fork. glibc's view of the child (its cached thread
  * id) is stale then, which only threads and locks would notice.
  */
-static pid_t replay_fork(uint32_t child)
+static pid_t replay_fork(uint32_t child, int *pidfd)
 {
 	uint32_t mask = mmr_xrt.plan->tasks[child].opmask;
+	pid_t pid;
 
-	if (mask & ((1u << MMR_POP_FORK) | (1u << MMR_POP_THREAD)))
-		return fork();
-	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (mask & ((1u << MMR_POP_FORK) | (1u << MMR_POP_THREAD))) {
+		pid = fork();
+		if (pid > 0 && pidfd)
+			*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		return pid;
+	}
+	return (pid_t)syscall(SYS_clone, (pidfd ? CLONE_PIDFD : 0) | SIGCHLD, 0, pidfd, NULL, 0);
+}
+
+/*
+ * Closed loop keeps the order the trace shows between a process and the
+ * children it forked: an op recorded after a child's exit waits for that
+ * exit, as the recorded program did in wait(). (Replay processes reap
+ * nothing themselves; a pidfd says when the child is gone.) Per thread,
+ * bounded: children beyond REAP_MAX are not waited for.
+ */
+#define REAP_MAX 64
+
+struct reap {
+	uint32_t child;
+	int fd;
+};
+
+static __thread struct reap reaps[REAP_MAX];
+static __thread unsigned nreaps;
+
+/* Wait for the pending children recorded to exit before ts; !wait: just forget them all. */
+static void reap_due(uint64_t ts, bool wait)
+{
+	for (unsigned i = 0; i < nreaps;) {
+		struct pollfd pfd = { .fd = reaps[i].fd, .events = POLLIN };
+
+		if (wait && mmr_xrt.plan->tasks[reaps[i].child].end_ts >= ts) {
+			i++;
+			continue;
+		}
+		while (wait && !mmr_xrt.hdr->abort && poll(&pfd, 1, 100) == 0 && parent_alive())
+			;
+		close(reaps[i].fd);
+		reaps[i] = reaps[--nreaps];
+	}
 }
 
 static int do_fork(uint32_t task, const struct mmr_plan_op *op)
 {
+	uint32_t child = op->arg.fork.child;
+	int pidfd = -1;
+	bool track;
 	uint64_t s, e;
 	pid_t pid;
 
+	/* worth a pidfd when this task has ops after the child's recorded exit */
+	track = mmr_xrt.closed_loop && nreaps < REAP_MAX &&
+		mmr_xrt.plan->tasks[child].end_ts < mmr_xrt.plan->tasks[task].end_ts;
 	s = now();
-	pid = replay_fork(op->arg.fork.child);
-	if (pid == 0)
-		child_main(op->arg.fork.child);
+	pid = replay_fork(child, track ? &pidfd : NULL);
+	if (pid == 0) {
+		nreaps = 0;	/* the parent's; closed at exit */
+		child_main(child);
+	}
 	e = now();
 	if (pid < 0)
 		return errno;
+	if (pidfd >= 0)
+		reaps[nreaps++] = (struct reap){ child, pidfd };
 	xhist_add(MMR_POP_FORK, e - s);
 	return 0;
 }
@@ -421,12 +472,39 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Handles of the threads a process creates, mapped by the first creator:
+ * a fork-heavy trace has thousands of tasks, and every replayed fork and
+ * exit would copy and free the page tables of tables sized for all of
+ * them in processes that create no thread at all.
+ */
+static bool thread_tables(void)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	size_t len = (size_t)p->ntasks * (sizeof(pthread_t) + 1);
+	pthread_t *want = NULL;
+	void *m;
+
+	if (__atomic_load_n(&mmr_xrt.threads, __ATOMIC_ACQUIRE))
+		return true;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	mmr_xrt.created = (uint8_t *)m + (size_t)p->ntasks * sizeof(pthread_t);
+	if (!__atomic_compare_exchange_n(&mmr_xrt.threads, &want, (pthread_t *)m, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		munmap(m, len);	/* another thread of this process was first */
+	return true;
+}
+
 static int do_thread(uint32_t task, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
 	uint64_t s, e;
 	int r;
 
+	if (!thread_tables())
+		return ENOMEM;
 	s = now();
 	r = pthread_create(&mmr_xrt.threads[child], &thread_attr, thread_main,
 			   (void *)(uintptr_t)child);
@@ -580,6 +658,8 @@ static void run_task(uint32_t task)
 			if (wait_until(want) < 0)
 				break;
 		}
+		if (nreaps)
+			reap_due(op->ts, true);
 		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(task, op);
 		if (op->kind == MMR_POP_MUNMAP)
 			await_siblings(task, op);
@@ -600,6 +680,7 @@ static void run_task(uint32_t task)
 			next_check = start + PARENT_CHECK_NS;
 		}
 	}
+	reap_due(0, false);
 	x->end_ns = now();
 	x->state = 2;
 }
@@ -711,13 +792,12 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	pthread_attr_init(&thread_attr);
 	pthread_attr_setstacksize(&thread_attr, 256 << 10);
 
-	memset(mmr_xrt.created, 0, p->ntasks);
 	mmr_xrt.ncreated = 0;
 	setup_task(task);
 	for (uint32_t u = 0; u < p->ntasks; u++) {
 		if (!p->tasks[u].initial || !p->tasks[u].thread || p->tasks[u].leader != task)
 			continue;
-		if (!pthread_create(&mmr_xrt.threads[u], &thread_attr, initial_thread_main,
+		if (thread_tables() && !pthread_create(&mmr_xrt.threads[u], &thread_attr, initial_thread_main,
 				    (void *)(uintptr_t)u)) {
 			mmr_xrt.created[u] = 1;
 			__atomic_add_fetch(&mmr_xrt.ncreated, 1, __ATOMIC_RELAXED);

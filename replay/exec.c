@@ -57,8 +57,6 @@ struct mmr_exec {
 	char *hists;
 	size_t hist_size;
 	uint32_t ncpus;			/* histograms per kind */
-	pthread_t *threads;
-	uint8_t *created;
 	struct mmr_exec_view view;
 	bool over;
 };
@@ -200,7 +198,7 @@ static size_t align64(size_t v)
 static int make_shm(struct mmr_exec *x)
 {
 	const struct mmr_plan *p = x->plan;
-	size_t nt = p->ntasks ? p->ntasks : 1, off_fds;
+	size_t off_fds;
 	size_t off_base, off_tasks, off_hists;
 	struct mmr_xboot *bt;
 	int ncpus = get_nprocs_conf();
@@ -214,11 +212,6 @@ static int make_shm(struct mmr_exec *x)
 	}
 	x->boot = bt = x->ctl;
 	memcpy((char *)x->ctl + off_fds, x->fds, (size_t)p->nfiles * sizeof(int));
-	/* Threads' handles: only processes that create threads need them. */
-	x->threads = calloc(nt, sizeof(*x->threads));
-	x->created = calloc(nt, 1);
-	if (!x->threads || !x->created)
-		return mmr_seterr(MMR_E_NOMEM, "out of memory");
 	x->ncpus = ncpus > 0 ? (uint32_t)ncpus : 1;
 	x->hist_size = align64(sizeof(struct mmr_xhist) + mmr_hist_nbuckets() * sizeof(uint64_t));
 	off_base = align64(sizeof(struct mmr_xhdr));
@@ -299,8 +292,6 @@ void mmr_exec_free(struct mmr_exec *x)
 		close(x->shm_fd);
 	if (x->ctl_fd >= 0)
 		close(x->ctl_fd);
-	free(x->threads);
-	free(x->created);
 	free(x);
 }
 
@@ -594,7 +585,6 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 		.fds = x->fds,
 		.closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED,
 		.speed = x->opts.speed, .parent = getpid(),
-		.threads = x->threads, .created = x->created,
 	};
 	/* Orphaned replay processes come back to us, so we can reap them all. */
 	prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper, 0, 0, 0);

@@ -107,10 +107,6 @@ int main(int argc, char **argv)
 		.closed_loop = bt->closed_loop,
 		.speed = bt->speed,
 		.parent = bt->parent,
-		.threads = calloc(plan.ntasks, sizeof(pthread_t)),
-		.created = calloc(plan.ntasks, 1),
 	};
-	if (!mmr_xrt.threads || !mmr_xrt.created)
-		fail("out of memory");
 	mmr_xtask_root((uint32_t)task, (pid_t)pgid);
 }
