@@ -87,8 +87,9 @@ extern struct mmr_xrt mmr_xrt;
 
 /*
  * What mmreplay-task (task-main.c) needs to rebuild mmr_xrt after exec.
- * It heads the control mapping (a memfd), followed by the replay files'
- * descriptors (inherited across exec). Pointers are the
+ * It heads the shared memfd: the control part (this block, then the replay
+ * files' descriptors, inherited across exec), page-aligned ctl_len bytes,
+ * then the results part, shm_len bytes. Pointers are the
  * caller's; the helper rebases them onto its own mappings of the memfds.
  */
 #define MMR_XBOOT_MAGIC 0x6d6d7274u	/* "mmrt" */
@@ -98,9 +99,9 @@ struct mmr_xboot {
 	uint32_t size;			/* sizeof(struct mmr_xboot): the same build */
 	struct mmr_plan plan;
 	size_t ctl_len, shm_len, hist_size;
-	size_t off_fds;				/* in the control mapping */
+	size_t off_fds;				/* in the control part */
 	uint32_t ncpus;
-	size_t off_base, off_tasks, off_hists;	/* in the results mapping */
+	size_t off_base, off_tasks, off_hists;	/* in the results part */
 	bool closed_loop;
 	double speed;
 	pid_t parent;

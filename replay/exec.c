@@ -44,12 +44,11 @@ struct mmr_exec {
 	const struct mmr_plan *plan;
 	struct mmr_exec_opts opts;
 	int *fds;
-	void *shm;			/* results: memfd shm_fd */
-	size_t shm_size;
-	int shm_fd;
-	void *ctl;			/* boot block, slots, fds: memfd ctl_fd */
-	size_t ctl_len;
+	void *ctl;			/* control, then results: one memfd, ctl_fd */
+	size_t ctl_len;			/* page-aligned */
 	int ctl_fd;
+	void *shm;			/* the results part (cleared before each run) */
+	size_t shm_size;
 	struct mmr_xboot *boot;
 	struct mmr_xhdr *hdr;
 	volatile uint64_t *base;
@@ -205,25 +204,23 @@ static int make_shm(struct mmr_exec *x)
 
 	off_fds = align64(sizeof(struct mmr_xboot));
 	x->ctl_len = off_fds + (size_t)(p->nfiles ? p->nfiles : 1) * sizeof(int);
-	x->ctl = mmr_shared_map("mmreplay-control", x->ctl_len, &x->ctl_fd);
-	if (x->ctl == MAP_FAILED) {
-		x->ctl = NULL;
-		return -1;
-	}
-	x->boot = bt = x->ctl;
-	memcpy((char *)x->ctl + off_fds, x->fds, (size_t)p->nfiles * sizeof(int));
+	x->ctl_len = (x->ctl_len + 4095) & ~(size_t)4095;
 	x->ncpus = ncpus > 0 ? (uint32_t)ncpus : 1;
 	x->hist_size = align64(sizeof(struct mmr_xhist) + mmr_hist_nbuckets() * sizeof(uint64_t));
 	off_base = align64(sizeof(struct mmr_xhdr));
 	off_tasks = align64(off_base + (size_t)p->nregions * sizeof(uint64_t));
 	off_hists = align64(off_tasks + (size_t)p->ntasks * sizeof(struct mmr_xtask));
 	x->shm_size = off_hists + (size_t)x->ncpus * MMR_XH_KINDS * x->hist_size;
-	x->shm = mmr_shared_map("mmreplay-results", x->shm_size, &x->shm_fd);
-	if (x->shm == MAP_FAILED) {
-		x->shm = NULL;
-		mmr_adderr_context("replay results");
+	/* One mapping, not two: every replayed fork and exit pays per mapping. */
+	x->ctl = mmr_shared_map("mmreplay-shared", x->ctl_len + x->shm_size, &x->ctl_fd);
+	if (x->ctl == MAP_FAILED) {
+		x->ctl = NULL;
+		mmr_adderr_context("replay control and results");
 		return -1;
 	}
+	x->boot = bt = x->ctl;
+	memcpy((char *)x->ctl + off_fds, x->fds, (size_t)p->nfiles * sizeof(int));
+	x->shm = (char *)x->ctl + x->ctl_len;
 	x->hdr = x->shm;
 	x->base = (volatile uint64_t *)((char *)x->shm + off_base);
 	x->tasks = (struct mmr_xtask *)((char *)x->shm + off_tasks);
@@ -257,7 +254,7 @@ struct mmr_exec *mmr_exec_new(const struct mmr_plan *p, const struct mmr_exec_op
 	if (!x->opts.start_timeout_ns)
 		x->opts.start_timeout_ns = 30ull * 1000000000ull;
 	x->view.x = x;
-	x->shm_fd = x->ctl_fd = -1;
+	x->ctl_fd = -1;
 	if (x->opts.helper && access(x->opts.helper, X_OK) < 0) {
 		mmr_seterr_errno(MMR_E_USAGE, "the replay task helper %s cannot be run (reinstall mmreplay, or set MMREPLAY_TASK_HELPER to its path)",
 				 x->opts.helper);
@@ -284,12 +281,8 @@ void mmr_exec_free(struct mmr_exec *x)
 		if (x->fds[i] >= 0)
 			close(x->fds[i]);
 	free(x->fds);
-	if (x->shm)
-		munmap(x->shm, x->shm_size);
 	if (x->ctl)
-		munmap(x->ctl, x->ctl_len);
-	if (x->shm_fd >= 0)
-		close(x->shm_fd);
+		munmap(x->ctl, x->ctl_len + x->shm_size);
 	if (x->ctl_fd >= 0)
 		close(x->ctl_fd);
 	free(x);
@@ -487,21 +480,19 @@ static char *utoa(uint64_t v, char *buf, size_t len)
 static void exec_helper(struct mmr_exec *x, uint32_t task, pid_t pgid) __attribute__((noreturn));
 static void exec_helper(struct mmr_exec *x, uint32_t task, pid_t pgid)
 {
-	char b[5][24];
+	char b[4][24];
 	char *argv[] = {
 		(char *)x->opts.helper,
 		utoa((uint64_t)x->plan->shared_fd, b[0], sizeof(b[0])),
 		utoa((uint64_t)x->ctl_fd, b[1], sizeof(b[1])),
-		utoa((uint64_t)x->shm_fd, b[2], sizeof(b[2])),
-		utoa(task, b[3], sizeof(b[3])),
-		utoa((uint64_t)pgid, b[4], sizeof(b[4])),
+		utoa(task, b[2], sizeof(b[2])),
+		utoa((uint64_t)pgid, b[3], sizeof(b[3])),
 		NULL,
 	};
 
 	setpgid(0, pgid);
 	fcntl(x->plan->shared_fd, F_SETFD, 0);
 	fcntl(x->ctl_fd, F_SETFD, 0);
-	fcntl(x->shm_fd, F_SETFD, 0);
 	execv(x->opts.helper, argv);
 	_exit(127);
 }

@@ -6,7 +6,7 @@
  * tree. Linked statically against libc alone, so a replayed fork copies
  * the recorded program's mappings and little else.
  *
- *   mmreplay-task PLAN_FD CONTROL_FD RESULTS_FD TASK PGID
+ *   mmreplay-task PLAN_FD SHARED_FD TASK PGID
  *
  * Not for running by hand: it exits 2 with a line on stderr when its
  * arguments or the shared state do not fit this build.
@@ -64,22 +64,22 @@ int main(int argc, char **argv)
 {
 	const struct mmr_xboot *bt;
 	char *ctl, *shm, *pm;
-	int plan_fd, ctl_fd, shm_fd;
+	int plan_fd, ctl_fd;
 	long task, pgid;
 	struct stat st;
 
-	if (argc != 6)
-		fail("usage: mmreplay-task PLAN_FD CONTROL_FD RESULTS_FD TASK PGID");
+	if (argc != 5)
+		fail("usage: mmreplay-task PLAN_FD SHARED_FD TASK PGID");
 	plan_fd = (int)arg(argv[1]);
 	ctl_fd = (int)arg(argv[2]);
-	shm_fd = (int)arg(argv[3]);
-	task = arg(argv[4]);
-	pgid = arg(argv[5]);
+	task = arg(argv[3]);
+	pgid = arg(argv[4]);
 	if (fstat(ctl_fd, &st) < 0 || (size_t)st.st_size < sizeof(*bt))
 		fail("no control block");
-	ctl = map_fd(ctl_fd, (size_t)st.st_size, PROT_READ);
+	ctl = map_fd(ctl_fd, (size_t)st.st_size, PROT_READ | PROT_WRITE);
 	bt = (const struct mmr_xboot *)ctl;
-	if (bt->magic != MMR_XBOOT_MAGIC || bt->size != sizeof(*bt) || bt->ctl_len > (size_t)st.st_size)
+	if (bt->magic != MMR_XBOOT_MAGIC || bt->size != sizeof(*bt) ||
+	    bt->ctl_len + bt->shm_len != (size_t)st.st_size)
 		fail("control block of another build");
 	if ((uint64_t)task >= bt->plan.ntasks)
 		fail("no such task");
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 	REBASE(plan.setup_regions, bt->plan.shared, pm);
 	plan.shared = pm;
 	plan.shared_fd = -1;
-	shm = map_fd(shm_fd, bt->shm_len, PROT_READ | PROT_WRITE);
+	shm = ctl + bt->ctl_len;
 	mmr_xrt = (struct mmr_xrt){
 		.plan = &plan,
 		.hdr = (struct mmr_xhdr *)shm,
