@@ -74,6 +74,12 @@ struct mmr_xrt {
 	size_t hist_size;		/* bytes per histogram */
 	uint32_t ncpus;			/* histograms: [cpu * MMR_XH_KINDS + kind] */
 	const int *fds;			/* per plan file */
+	/*
+	 * The threads of each process: members[grp[2t] .. + grp[2t+1]] are
+	 * the tasks sharing task t's address space (t included).
+	 */
+	const uint32_t *grp;
+	const uint32_t *members;
 	bool closed_loop;
 	double speed;
 	pid_t parent;			/* the caller: tasks stop when it is gone */
@@ -99,7 +105,7 @@ struct mmr_xboot {
 	uint32_t size;			/* sizeof(struct mmr_xboot): the same build */
 	struct mmr_plan plan;
 	size_t ctl_len, shm_len, hist_size;
-	size_t off_fds;				/* in the control part */
+	size_t off_fds, off_grp, off_members;	/* in the control part */
 	uint32_t ncpus;
 	size_t off_base, off_tasks, off_hists;	/* in the results part */
 	bool closed_loop;

@@ -609,29 +609,42 @@ static uint32_t ops_before(uint32_t u, uint64_t ts)
 	return lo;
 }
 
+/* Ops that change which addresses of a process are accessible. */
+#define MUTATORS ((1u << MMR_POP_MMAP) | (1u << MMR_POP_MUNMAP) | (1u << MMR_POP_MREMAP) | \
+		  (1u << MMR_POP_MPROTECT) | (1u << MMR_POP_BRK) | (1u << MMR_POP_EXEC))
+
 /*
- * The mirror of await_region: an munmap must not take a mapping away from
- * under the other threads of its process while they still have earlier
- * recorded ops to do (a thread that lags would get ENOMEM or SIGSEGV where
- * the recording had none). Wait, bounded, for every sibling thread to get
- * past the munmap's recorded time.
+ * Keep the recorded order between the threads of a process where one
+ * changes what the other touches. Before an munmap, mprotect or mremap,
+ * every other thread gets past its ops recorded earlier (a thread that
+ * lags would get SIGSEGV or ENOMEM where the recording had none); before
+ * a fault run, every thread that maps, unmaps or protects memory gets past
+ * its earlier ops (the touch may need what they set up). Waiting only on
+ * strictly earlier ops, with every task in recorded order, cannot
+ * deadlock; the wait is bounded anyway.
  */
-static void await_siblings(uint32_t task, const struct mmr_plan_op *op)
+static void await_siblings(uint32_t task, const struct mmr_plan_op *op, bool mutators_only)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
-	uint32_t leader = p->tasks[task].leader;
-	uint64_t give_up = now() + AWAIT_MAX_NS;
+	const uint32_t *m = mmr_xrt.members + mmr_xrt.grp[2 * task];
+	uint32_t n = mmr_xrt.grp[2 * task + 1];
+	uint64_t give_up = 0;
 
-	for (uint32_t u = 0; u < p->ntasks; u++) {
-		uint32_t need;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t u = m[i], need;
 
-		if (u == task || p->tasks[u].leader != leader)
+		if (u == task || (mutators_only && !(p->tasks[u].opmask & MUTATORS)))
 			continue;
 		need = ops_before(u, op->ts);
 		while (need && mmr_xrt.tasks[u].ops_done < need && mmr_xrt.tasks[u].state != 2 &&
-		       !mmr_xrt.hdr->abort && now() < give_up) {
+		       !mmr_xrt.hdr->abort) {
 			struct timespec ts = { 0, 20000 };
+			uint64_t t = now();
 
+			if (!give_up)
+				give_up = t + AWAIT_MAX_NS;
+			else if (t > give_up)
+				return;
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -661,8 +674,10 @@ static void run_task(uint32_t task)
 		if (nreaps)
 			reap_due(op->ts, true);
 		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(task, op);
-		if (op->kind == MMR_POP_MUNMAP)
-			await_siblings(task, op);
+		if (mmr_xrt.grp[2 * task + 1] > 1 &&
+		    ((1u << op->kind) & ((1u << MMR_POP_MUNMAP) | (1u << MMR_POP_MPROTECT) |
+					 (1u << MMR_POP_MREMAP) | (1u << MMR_POP_FAULT))))
+			await_siblings(task, op, op->kind == MMR_POP_FAULT);
 		start = now();
 		if (!mmr_xrt.closed_loop)
 			xhist_add(MMR_XH_LAG, start > want ? start - want : 0);

@@ -194,16 +194,49 @@ static size_t align64(size_t v)
  *  - results (cleared before each run): header, region bases, per-task
  *    counters, histograms.
  */
+/*
+ * Thread groups as lists (see mmr_xrt.grp): the tasks of each leader, in
+ * task order. A leader precedes its threads, so one pass counts, a prefix
+ * sum places, a second pass fills.
+ */
+static void make_groups(const struct mmr_plan *p, uint32_t *grp, uint32_t *members)
+{
+	uint32_t at = 0;
+
+	for (uint32_t t = 0; t < p->ntasks; t++)
+		grp[2 * t + 1] = 0;
+	for (uint32_t t = 0; t < p->ntasks; t++)
+		grp[2 * p->tasks[t].leader + 1]++;
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		if (p->tasks[t].leader != t)
+			continue;
+		grp[2 * t] = at;
+		at += grp[2 * t + 1];
+		grp[2 * t + 1] = 0;
+	}
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		uint32_t l = p->tasks[t].leader;
+
+		members[grp[2 * l] + grp[2 * l + 1]++] = t;
+	}
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		grp[2 * t] = grp[2 * p->tasks[t].leader];
+		grp[2 * t + 1] = grp[2 * p->tasks[t].leader + 1];
+	}
+}
+
 static int make_shm(struct mmr_exec *x)
 {
 	const struct mmr_plan *p = x->plan;
-	size_t off_fds;
+	size_t off_fds, off_grp, off_members;
 	size_t off_base, off_tasks, off_hists;
 	struct mmr_xboot *bt;
 	int ncpus = get_nprocs_conf();
 
 	off_fds = align64(sizeof(struct mmr_xboot));
-	x->ctl_len = off_fds + (size_t)(p->nfiles ? p->nfiles : 1) * sizeof(int);
+	off_grp = align64(off_fds + (size_t)(p->nfiles ? p->nfiles : 1) * sizeof(int));
+	off_members = off_grp + (size_t)p->ntasks * 2 * sizeof(uint32_t);
+	x->ctl_len = off_members + (size_t)(p->ntasks ? p->ntasks : 1) * sizeof(uint32_t);
 	x->ctl_len = (x->ctl_len + 4095) & ~(size_t)4095;
 	x->ncpus = ncpus > 0 ? (uint32_t)ncpus : 1;
 	x->hist_size = align64(sizeof(struct mmr_xhist) + mmr_hist_nbuckets() * sizeof(uint64_t));
@@ -220,6 +253,8 @@ static int make_shm(struct mmr_exec *x)
 	}
 	x->boot = bt = x->ctl;
 	memcpy((char *)x->ctl + off_fds, x->fds, (size_t)p->nfiles * sizeof(int));
+	make_groups(p, (uint32_t *)((char *)x->ctl + off_grp),
+		    (uint32_t *)((char *)x->ctl + off_members));
 	x->shm = (char *)x->ctl + x->ctl_len;
 	x->hdr = x->shm;
 	x->base = (volatile uint64_t *)((char *)x->shm + off_base);
@@ -228,7 +263,8 @@ static int make_shm(struct mmr_exec *x)
 	*bt = (struct mmr_xboot){
 		.magic = MMR_XBOOT_MAGIC, .size = sizeof(*bt), .plan = *p,
 		.ctl_len = x->ctl_len, .shm_len = x->shm_size, .hist_size = x->hist_size,
-		.off_fds = off_fds, .off_base = off_base, .off_tasks = off_tasks,
+		.off_fds = off_fds, .off_grp = off_grp, .off_members = off_members,
+		.off_base = off_base, .off_tasks = off_tasks,
 		.off_hists = off_hists, .ncpus = x->ncpus,
 	};
 	return 0;
@@ -574,6 +610,8 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 		.plan = p, .hdr = x->hdr, .base = x->base, .tasks = x->tasks,
 		.hists = x->hists, .hist_size = x->hist_size, .ncpus = x->ncpus,
 		.fds = x->fds,
+		.grp = (const uint32_t *)((char *)x->ctl + x->boot->off_grp),
+		.members = (const uint32_t *)((char *)x->ctl + x->boot->off_members),
 		.closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED,
 		.speed = x->opts.speed, .parent = getpid(),
 	};

@@ -104,6 +104,8 @@ int main(int argc, char **argv)
 		.hist_size = bt->hist_size,
 		.ncpus = bt->ncpus,
 		.fds = (const int *)(ctl + bt->off_fds),
+		.grp = (const uint32_t *)(ctl + bt->off_grp),
+		.members = (const uint32_t *)(ctl + bt->off_members),
 		.closed_loop = bt->closed_loop,
 		.speed = bt->speed,
 		.parent = bt->parent,
