@@ -118,6 +118,13 @@ static inline struct mmr_xhist *mmr_xhist_at(uint32_t slot)
 	return (struct mmr_xhist *)(mmr_xrt.hists + (size_t)slot * mmr_xrt.hist_size);
 }
 
+/*
+ * Set mmr_xrt from the shared memfd mapping headed by bt (the control
+ * part, then the results part) and a plan whose arrays are valid in this
+ * process: the caller's own, or the helper's rebased copy.
+ */
+void mmr_xrt_init(const struct mmr_xboot *bt, const struct mmr_plan *plan);
+
 /* Body of a root process forked by the caller; never returns. */
 void mmr_xtask_root(uint32_t task, pid_t pgid) __attribute__((noreturn));
 

@@ -36,6 +36,27 @@
 
 struct mmr_xrt mmr_xrt;
 
+void mmr_xrt_init(const struct mmr_xboot *bt, const struct mmr_plan *plan)
+{
+	char *ctl = (char *)bt, *shm = ctl + bt->ctl_len;
+
+	mmr_xrt = (struct mmr_xrt){
+		.plan = plan,
+		.hdr = (struct mmr_xhdr *)shm,
+		.base = (volatile uint64_t *)(shm + bt->off_base),
+		.tasks = (struct mmr_xtask *)(shm + bt->off_tasks),
+		.hists = shm + bt->off_hists,
+		.hist_size = bt->hist_size,
+		.ncpus = bt->ncpus,
+		.fds = (const int *)(ctl + bt->off_fds),
+		.grp = (const uint32_t *)(ctl + bt->off_grp),
+		.members = (const uint32_t *)(ctl + bt->off_members),
+		.closed_loop = bt->closed_loop,
+		.speed = bt->speed,
+		.parent = bt->parent,
+	};
+}
+
 /* Where a touch that faults fatally jumps back to (per thread). */
 static __thread sigjmp_buf *touch_jmp;
 
@@ -417,17 +438,17 @@ struct reap {
 static __thread struct reap reaps[REAP_MAX];
 static __thread unsigned nreaps;
 
-/* Wait for the pending children recorded to exit before ts; !wait: just forget them all. */
-static void reap_due(uint64_t ts, bool wait)
+/* Wait for the pending children recorded to exit before ts. */
+static void reap_due(uint64_t ts)
 {
 	for (unsigned i = 0; i < nreaps;) {
 		struct pollfd pfd = { .fd = reaps[i].fd, .events = POLLIN };
 
-		if (wait && mmr_xrt.plan->tasks[reaps[i].child].end_ts >= ts) {
+		if (mmr_xrt.plan->tasks[reaps[i].child].end_ts >= ts) {
 			i++;
 			continue;
 		}
-		while (wait && !mmr_xrt.hdr->abort && poll(&pfd, 1, 100) == 0 && parent_alive())
+		while (!mmr_xrt.hdr->abort && poll(&pfd, 1, 100) == 0 && parent_alive())
 			;
 		close(reaps[i].fd);
 		reaps[i] = reaps[--nreaps];
@@ -612,6 +633,9 @@ static uint32_t ops_before(uint32_t u, uint64_t ts)
 /* Ops that change which addresses of a process are accessible. */
 #define MUTATORS ((1u << MMR_POP_MMAP) | (1u << MMR_POP_MUNMAP) | (1u << MMR_POP_MREMAP) | \
 		  (1u << MMR_POP_MPROTECT) | (1u << MMR_POP_BRK) | (1u << MMR_POP_EXEC))
+/* Ops that wait for sibling threads (see await_siblings). */
+#define SIBLING_ORDERED ((1u << MMR_POP_MUNMAP) | (1u << MMR_POP_MPROTECT) | \
+			 (1u << MMR_POP_MREMAP) | (1u << MMR_POP_FAULT))
 
 /*
  * Keep the recorded order between the threads of a process where one
@@ -672,11 +696,9 @@ static void run_task(uint32_t task)
 				break;
 		}
 		if (nreaps)
-			reap_due(op->ts, true);
+			reap_due(op->ts);
 		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(task, op);
-		if (mmr_xrt.grp[2 * task + 1] > 1 &&
-		    ((1u << op->kind) & ((1u << MMR_POP_MUNMAP) | (1u << MMR_POP_MPROTECT) |
-					 (1u << MMR_POP_MREMAP) | (1u << MMR_POP_FAULT))))
+		if (mmr_xrt.grp[2 * task + 1] > 1 && ((1u << op->kind) & SIBLING_ORDERED))
 			await_siblings(task, op, op->kind == MMR_POP_FAULT);
 		start = now();
 		if (!mmr_xrt.closed_loop)
@@ -695,7 +717,8 @@ static void run_task(uint32_t task)
 			next_check = start + PARENT_CHECK_NS;
 		}
 	}
-	reap_due(0, false);
+	while (nreaps)	/* children outliving the task's ops: not waited for */
+		close(reaps[--nreaps].fd);
 	x->end_ns = now();
 	x->state = 2;
 }

@@ -606,15 +606,7 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	x->boot->closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED;
 	x->boot->speed = x->opts.speed;
 	x->boot->parent = getpid();
-	mmr_xrt = (struct mmr_xrt){
-		.plan = p, .hdr = x->hdr, .base = x->base, .tasks = x->tasks,
-		.hists = x->hists, .hist_size = x->hist_size, .ncpus = x->ncpus,
-		.fds = x->fds,
-		.grp = (const uint32_t *)((char *)x->ctl + x->boot->off_grp),
-		.members = (const uint32_t *)((char *)x->ctl + x->boot->off_members),
-		.closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED,
-		.speed = x->opts.speed, .parent = getpid(),
-	};
+	mmr_xrt_init(x->boot, p);	/* for the in-process path (no helper) */
 	/* Orphaned replay processes come back to us, so we can reap them all. */
 	prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper, 0, 0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

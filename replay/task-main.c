@@ -63,7 +63,7 @@ static void *map_fd(int fd, size_t len, int prot)
 int main(int argc, char **argv)
 {
 	const struct mmr_xboot *bt;
-	char *ctl, *shm, *pm;
+	char *ctl, *pm;
 	int plan_fd, ctl_fd;
 	long task, pgid;
 	struct stat st;
@@ -94,21 +94,6 @@ int main(int argc, char **argv)
 	REBASE(plan.setup_regions, bt->plan.shared, pm);
 	plan.shared = pm;
 	plan.shared_fd = -1;
-	shm = ctl + bt->ctl_len;
-	mmr_xrt = (struct mmr_xrt){
-		.plan = &plan,
-		.hdr = (struct mmr_xhdr *)shm,
-		.base = (volatile uint64_t *)(shm + bt->off_base),
-		.tasks = (struct mmr_xtask *)(shm + bt->off_tasks),
-		.hists = shm + bt->off_hists,
-		.hist_size = bt->hist_size,
-		.ncpus = bt->ncpus,
-		.fds = (const int *)(ctl + bt->off_fds),
-		.grp = (const uint32_t *)(ctl + bt->off_grp),
-		.members = (const uint32_t *)(ctl + bt->off_members),
-		.closed_loop = bt->closed_loop,
-		.speed = bt->speed,
-		.parent = bt->parent,
-	};
+	mmr_xrt_init(bt, &plan);
 	mmr_xtask_root((uint32_t)task, (pid_t)pgid);
 }
