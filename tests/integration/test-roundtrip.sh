@@ -82,6 +82,17 @@ set -- $(python3 p50.py trace rt.jsonl)
 rec_mprotect=$1 rec_holds=$2 rec_p50=$3
 [ "$rec_mprotect" -ge $((2 * ROUNDS)) ] || fail "only $rec_mprotect mprotects recorded"
 [ "$rec_holds" -ge $((2 * ROUNDS)) ] || fail "only $rec_holds mprotect write holds recorded"
+# The recorded p50 is one run on a shared machine (a burst of load once
+# moved it by 35%): compare against the median of three recordings.
+p50s=$rec_p50
+for i in 2 3; do
+	"$M" record -q -o rt$i.jsonl -- "$WL" -n "$ROUNDS" >/dev/null 2>rec$i.err ||
+		fail "record $i: exit $?: $(tail -3 rec$i.err)"
+	set -- $(python3 p50.py trace rt$i.jsonl)
+	p50s="$p50s $3"
+done
+rec_p50=$(echo $p50s | tr ' ' '\n' | sort -n | sed -n 2p)
+echo "   recorded p50s: $p50s ns (median $rec_p50)"
 
 echo "2. replay it on this kernel, as recorded"
 "$M" replay rt.jsonl -o rt.json >rep.out 2>rep.err || fail "replay: exit $?: $(tail -3 rep.err)"
