@@ -34,7 +34,7 @@ struct mmr_xfail {
 struct mmr_xtask {
 	volatile int32_t pid;	/* 0: not started; process id while running */
 	volatile uint32_t state;	/* 0 not started, 1 running, 2 done */
-	volatile uint64_t ops_done, ops_failed;
+	volatile uint64_t ops_started, ops_done, ops_failed;
 	volatile uint64_t end_ns;	/* when its last op ended */
 	uint64_t other_fails;	/* failures beyond the slots */
 	struct mmr_xfail fails[MMR_XF_SLOTS];

@@ -640,11 +640,13 @@ static uint32_t ops_before(uint32_t u, uint64_t ts)
 /*
  * Keep the recorded order between the threads of a process where one
  * changes what the other touches. Before an munmap, mprotect or mremap,
- * every other thread gets past its ops recorded earlier (a thread that
+ * every other thread has started its ops recorded earlier (a thread that
  * lags would get SIGSEGV or ENOMEM where the recording had none); before
- * a fault run, every thread that maps, unmaps or protects memory gets past
- * its earlier ops (the touch may need what they set up). Waiting only on
- * strictly earlier ops, with every task in recorded order, cannot
+ * a fault run, every thread that maps, unmaps or protects memory has
+ * started its earlier ops (the touch may need what they set up). Started,
+ * not finished: where the recorded ops overlapped, the kernel's locks
+ * order them, and that overlap is the contention being measured. Waiting
+ * only on strictly earlier ops, with every task in recorded order, cannot
  * deadlock; the wait is bounded anyway.
  */
 static void await_siblings(uint32_t task, const struct mmr_plan_op *op, bool mutators_only)
@@ -660,7 +662,7 @@ static void await_siblings(uint32_t task, const struct mmr_plan_op *op, bool mut
 		if (u == task || (mutators_only && !(p->tasks[u].opmask & MUTATORS)))
 			continue;
 		need = ops_before(u, op->ts);
-		while (need && mmr_xrt.tasks[u].ops_done < need && mmr_xrt.tasks[u].state != 2 &&
+		while (need && mmr_xrt.tasks[u].ops_started < need && mmr_xrt.tasks[u].state != 2 &&
 		       !mmr_xrt.hdr->abort) {
 			struct timespec ts = { 0, 20000 };
 			uint64_t t = now();
@@ -703,6 +705,7 @@ static void run_task(uint32_t task)
 		start = now();
 		if (!mmr_xrt.closed_loop)
 			xhist_add(MMR_XH_LAG, start > want ? start - want : 0);
+		x->ops_started = i + 1;
 		code = do_op(task, op);
 		if (code == -MMR_XF_UNMAPPED && late)
 			code = -MMR_XF_LATE;
