@@ -30,7 +30,18 @@ struct mmr_xfail {
 	uint64_t count;
 };
 
-/* One task's counters; written only by that task. */
+/*
+ * A task's first samples stay in its record (see struct tctx in
+ * exec-task.c): a short-lived replayed child then never touches the
+ * shared histograms, whose pages it would have to fault in (fork does not
+ * copy the page tables of shared mappings) and tear down at exit. A task
+ * with more samples adds them all to the histograms from then on.
+ */
+#define MMR_XS_SAMPLES 32
+#define MMR_XS_KIND_SHIFT 56		/* sample: kind << shift | ns */
+#define MMR_XS_NS_MASK ((1ull << MMR_XS_KIND_SHIFT) - 1)
+
+/* One task's counters and first samples; written only by that task. */
 struct mmr_xtask {
 	volatile int32_t pid;	/* 0: not started; process id while running */
 	volatile uint32_t state;	/* 0 not started, 1 running, 2 done */
@@ -38,6 +49,8 @@ struct mmr_xtask {
 	volatile uint64_t end_ns;	/* when its last op ended */
 	uint64_t other_fails;	/* failures beyond the slots */
 	struct mmr_xfail fails[MMR_XF_SLOTS];
+	uint32_t nsamples;	/* more than MMR_XS_SAMPLES: they went to the histograms */
+	uint64_t s[MMR_XS_SAMPLES];
 };
 
 /* Start barrier and run control. */
@@ -75,6 +88,14 @@ struct mmr_xrt {
 	uint32_t ncpus;			/* histograms: [cpu * MMR_XH_KINDS + kind] */
 	const int *fds;			/* per plan file */
 	/*
+	 * Tasks whose counters others read while they run (sibling threads,
+	 * the pageout reclaimer): they update tasks[] in place. The others
+	 * write their record once, at their end.
+	 */
+	const uint8_t *live;
+	int shm_fd;			/* the shared memfd, for those writes */
+	size_t shm_foff;		/* where the results part starts in it */
+	/*
 	 * The threads of each process: members[grp[2t] .. + grp[2t+1]] are
 	 * the tasks sharing task t's address space (t included).
 	 */
@@ -105,7 +126,7 @@ struct mmr_xboot {
 	uint32_t size;			/* sizeof(struct mmr_xboot): the same build */
 	struct mmr_plan plan;
 	size_t ctl_len, shm_len, hist_size;
-	size_t off_fds, off_grp, off_members;	/* in the control part */
+	size_t off_fds, off_grp, off_members, off_live;	/* in the control part */
 	uint32_t ncpus;
 	size_t off_base, off_tasks, off_hists;	/* in the results part */
 	bool closed_loop;
@@ -120,10 +141,11 @@ static inline struct mmr_xhist *mmr_xhist_at(uint32_t slot)
 
 /*
  * Set mmr_xrt from the shared memfd mapping headed by bt (the control
- * part, then the results part) and a plan whose arrays are valid in this
- * process: the caller's own, or the helper's rebased copy.
+ * part, then the results part), that memfd's descriptor, and a plan whose
+ * arrays are valid in this process: the caller's own, or the helper's
+ * rebased copy.
  */
-void mmr_xrt_init(const struct mmr_xboot *bt, const struct mmr_plan *plan);
+void mmr_xrt_init(const struct mmr_xboot *bt, int shm_fd, const struct mmr_plan *plan);
 
 /* Body of a root process forked by the caller; never returns. */
 void mmr_xtask_root(uint32_t task, pid_t pgid) __attribute__((noreturn));

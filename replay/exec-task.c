@@ -6,11 +6,11 @@
  * taken around the operation only, with CLOCK_MONOTONIC (vDSO), so they
  * include every kernel wait the operation had, per-VMA locks included.
  */
+#include <alloca.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@
 
 struct mmr_xrt mmr_xrt;
 
-void mmr_xrt_init(const struct mmr_xboot *bt, const struct mmr_plan *plan)
+void mmr_xrt_init(const struct mmr_xboot *bt, int shm_fd, const struct mmr_plan *plan)
 {
 	char *ctl = (char *)bt, *shm = ctl + bt->ctl_len;
 
@@ -51,6 +52,9 @@ void mmr_xrt_init(const struct mmr_xboot *bt, const struct mmr_plan *plan)
 		.fds = (const int *)(ctl + bt->off_fds),
 		.grp = (const uint32_t *)(ctl + bt->off_grp),
 		.members = (const uint32_t *)(ctl + bt->off_members),
+		.live = (const uint8_t *)(ctl + bt->off_live),
+		.shm_fd = shm_fd,
+		.shm_foff = bt->ctl_len,
 		.closed_loop = bt->closed_loop,
 		.speed = bt->speed,
 		.parent = bt->parent,
@@ -76,6 +80,44 @@ static bool parent_alive(void)
 	return kill(mmr_xrt.parent, 0) == 0 || errno == EPERM;
 }
 
+/*
+ * Closed loop keeps the order the trace shows between a process and the
+ * children it forked: an op recorded after a child's exit waits for that
+ * exit, as the recorded program did in wait(). Per task, bounded:
+ * children beyond REAP_MAX are not waited for; they, and the children of
+ * timed replays, are reaped in passing (see sweep).
+ */
+#define REAP_MAX 64
+
+struct reap {
+	uint32_t child;
+	pid_t pid;
+};
+
+/*
+ * A running task: where it reads its plan and where it reports. It lives
+ * on the task's stack, so a replayed child touches no page its parent did
+ * not hand it, other than its stack: the plan comes in a copy made by the
+ * parent before fork (struct tcopy), counters and the first samples stay
+ * here until the task ends (see report).
+ */
+struct tctx {
+	uint32_t task;
+	bool live;			/* mmr_xrt.live: counters in place */
+	bool siblings;			/* other threads share its process */
+	const struct mmr_plan_task *pt;
+	const struct mmr_plan_op *ops;		/* its ops, pt->nops of them */
+	const struct mmr_plan_piece *pieces;	/* indexed by op->piece */
+	struct mmr_xtask *x;		/* the shared counters, or &rec */
+	struct mmr_xtask rec;
+	unsigned nreaps;
+	unsigned unwaited;		/* children forked and not in reaps */
+	/* last: only tasks that fork write it, and nothing else is above */
+	struct reap reaps[REAP_MAX];
+};
+
+#define SAMPLES_OUT (MMR_XS_SAMPLES + 1)
+
 /* Add a sample to this CPU's histogram of kind (MMR_XH_LAG: start lag). */
 static void xhist_add(unsigned kind, uint64_t ns)
 {
@@ -100,9 +142,28 @@ static void xhist_add(unsigned kind, uint64_t ns)
 		;
 }
 
-static void xfail(uint32_t task, enum mmr_pop kind, int code)
+/* A sample of kind (MMR_XH_*) taken by task c. */
+static void sample(struct tctx *c, unsigned kind, uint64_t ns)
 {
-	struct mmr_xtask *x = &mmr_xrt.tasks[task];
+	struct mmr_xtask *x = c->x;
+
+	if (x->nsamples < MMR_XS_SAMPLES) {
+		x->s[x->nsamples] = (uint64_t)kind << MMR_XS_KIND_SHIFT | (ns & MMR_XS_NS_MASK);
+		x->nsamples++;	/* after the sample: the caller reads it once the task is gone */
+		return;
+	}
+	if (x->nsamples == MMR_XS_SAMPLES) {
+		/* a long task: the shared pages are worth faulting in now */
+		for (uint32_t i = 0; i < MMR_XS_SAMPLES; i++)
+			xhist_add((unsigned)(x->s[i] >> MMR_XS_KIND_SHIFT), x->s[i] & MMR_XS_NS_MASK);
+		x->nsamples = SAMPLES_OUT;
+	}
+	xhist_add(kind, ns);
+}
+
+static void xfail(struct tctx *c, enum mmr_pop kind, int code)
+{
+	struct mmr_xtask *x = c->x;
 
 	for (unsigned i = 0; i < MMR_XF_SLOTS; i++) {
 		struct mmr_xfail *f = &x->fails[i];
@@ -163,6 +224,7 @@ static uint64_t region_base(uint32_t region)
 /* ---- operations: 0 or a failure code (errno, or -MMR_XF_*) ---- */
 
 struct touch {
+	struct tctx *c;
 	const struct mmr_plan_op *op;
 	bool pace;
 	uint64_t total;		/* pages of the whole run */
@@ -219,16 +281,17 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 		else
 			(void)*a;
 		e = now();
-		xhist_add(MMR_POP_FAULT, e - s);
+		sample(tc->c, MMR_POP_FAULT, e - s);
 	}
 	touch_jmp = NULL;
 	return 0;
 }
 
-static int do_fault(uint32_t task, const struct mmr_plan_op *op)
+static int do_fault(struct tctx *c, const struct mmr_plan_op *op)
 {
-	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	const struct mmr_plan_piece *pc = &c->pieces[op->piece];
 	struct touch tc = {
+		.c = c,
 		.op = op,
 		.pace = !mmr_xrt.closed_loop && op->last > op->ts,
 	};
@@ -255,9 +318,9 @@ static void *map(void *addr, uint64_t len, int prot, int flags, int fd, uint64_t
 	return r;
 }
 
-static int do_mmap(uint32_t task, const struct mmr_plan_op *op)
+static int do_mmap(struct tctx *c, const struct mmr_plan_op *op)
 {
-	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	const struct mmr_plan_piece *pc = &c->pieces[op->piece];
 	int flags = (int)op->arg.mmap.flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
 	void *hint = NULL, *r;
 	int fd = -1;
@@ -281,7 +344,7 @@ static int do_mmap(uint32_t task, const struct mmr_plan_op *op)
 	if (r == MAP_FAILED)
 		return errno;
 	mmr_xrt.base[op->arg.mmap.region] = (uint64_t)(uintptr_t)r;
-	xhist_add(MMR_POP_MMAP, e - s);
+	sample(c, MMR_POP_MMAP, e - s);
 	return 0;
 }
 
@@ -303,9 +366,9 @@ static int range_call(enum mmr_pop kind, void *addr, uint64_t len, uint64_t arg)
 }
 
 /* munmap, mprotect, madvise, and exec (which unmaps everything). */
-static int do_range(uint32_t task, const struct mmr_plan_op *op)
+static int do_range(struct tctx *c, const struct mmr_plan_op *op)
 {
-	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	const struct mmr_plan_piece *pc = &c->pieces[op->piece];
 	enum mmr_pop kind = op->kind == MMR_POP_EXEC ? MMR_POP_MUNMAP : op->kind;
 	uint64_t s, e;
 	int failed = 0;
@@ -327,13 +390,13 @@ static int do_range(uint32_t task, const struct mmr_plan_op *op)
 			failed = errno;
 	}
 	e = now();
-	xhist_add(op->kind, e - s);
+	sample(c, op->kind, e - s);
 	return failed;
 }
 
-static int do_mremap(uint32_t task, const struct mmr_plan_op *op)
+static int do_mremap(struct tctx *c, const struct mmr_plan_op *op)
 {
-	const struct mmr_plan_piece *pc = &mmr_xrt.plan->pieces[op->piece];
+	const struct mmr_plan_piece *pc = &c->pieces[op->piece];
 	int flags = ((int)op->arg.mremap.flags & ~MREMAP_FIXED) | MREMAP_MAYMOVE;
 	uint64_t base, s, e;
 	void *r;
@@ -347,7 +410,7 @@ static int do_mremap(uint32_t task, const struct mmr_plan_op *op)
 	if (r == MAP_FAILED)
 		return errno;
 	mmr_xrt.base[op->arg.mremap.region] = (uint64_t)(uintptr_t)r;
-	xhist_add(MMR_POP_MREMAP, e - s);
+	sample(c, MMR_POP_MREMAP, e - s);
 	return 0;
 }
 
@@ -356,7 +419,7 @@ static int do_mremap(uint32_t task, const struct mmr_plan_op *op)
  * (PROT_NONE) whose front part is made accessible, so the replayer's own
  * malloc heap is never touched.
  */
-static int do_brk(uint32_t task, const struct mmr_plan_op *op)
+static int do_brk(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint64_t base = region_base(op->arg.brk.region), o = op->arg.brk.old_off,
 		 n = op->arg.brk.new_off, s, e;
@@ -374,17 +437,117 @@ static int do_brk(uint32_t task, const struct mmr_plan_op *op)
 	e = now();
 	if (r == MAP_FAILED)
 		return errno;
-	xhist_add(MMR_POP_BRK, e - s);
+	sample(c, MMR_POP_BRK, e - s);
 	return 0;
 }
 
-static void run_task(uint32_t task);
-static void end_process(uint32_t leader) __attribute__((noreturn));
-static void setup_task(uint32_t task);
+static void run_task(struct tctx *c);
+static void end_process(struct tctx *c) __attribute__((noreturn));
+static void setup_task(const struct tctx *c);
 
-static void child_main(uint32_t task) __attribute__((noreturn));
-static void child_main(uint32_t task)
+/*
+ * What a parent hands the child it forks, in its own stack frame: the
+ * child reads it in its inherited copy of that stack, whose page tables
+ * fork copied, where the plan's shared mapping would cost it page faults
+ * and page tables of its own. Whether the child counts in place, and,
+ * when they fit, its task, its ops and their pieces, renumbered.
+ */
+#define TCOPY_MAX 2048		/* bytes of ops and pieces, at most */
+
+struct tcopy {
+	bool live, siblings;
+	bool whole;		/* the ops and pieces follow */
+	struct mmr_plan_task t;
+	/* t.nops ops, then their pieces */
+};
+
+/* Bytes of child's ops and their pieces; more than TCOPY_MAX: too many. */
+static size_t tcopy_len(uint32_t child)
 {
+	const struct mmr_plan *p = mmr_xrt.plan;
+	const struct mmr_plan_task *t = &p->tasks[child];
+	size_t len = (size_t)t->nops * sizeof(struct mmr_plan_op);
+
+	for (uint32_t i = 0; i < t->nops && len <= TCOPY_MAX; i++)
+		len += p->ops[t->op + i].npieces * sizeof(struct mmr_plan_piece);
+	return len;
+}
+
+static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	const struct mmr_plan_task *t = &p->tasks[child];
+	struct mmr_plan_op *ops = (struct mmr_plan_op *)(cp + 1);
+	struct mmr_plan_piece *pcs = (struct mmr_plan_piece *)(ops + t->nops);
+	uint32_t k = 0;
+
+	cp->live = mmr_xrt.live[child];
+	cp->siblings = mmr_xrt.grp[2 * child + 1] > 1;
+	cp->whole = whole;
+	cp->t = *t;
+	if (!whole)
+		return;
+	for (uint32_t i = 0; i < t->nops; i++) {
+		ops[i] = p->ops[t->op + i];
+		memcpy(&pcs[k], &p->pieces[ops[i].piece], ops[i].npieces * sizeof(*pcs));
+		ops[i].piece = k;
+		k += ops[i].npieces;
+	}
+}
+
+/* Set up task's context; cp: what its parent handed it, NULL for the others. */
+static void tctx_init(struct tctx *c, uint32_t task, const struct tcopy *cp)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+
+	c->task = task;
+	c->nreaps = 0;
+	c->unwaited = 0;
+	memset(&c->rec, 0, sizeof(c->rec));
+	if (cp) {
+		c->live = cp->live;
+		c->siblings = cp->siblings;
+		c->pt = &cp->t;
+	} else {
+		c->live = true;
+		c->siblings = mmr_xrt.grp[2 * task + 1] > 1;
+		c->pt = &p->tasks[task];
+	}
+	if (cp && cp->whole) {
+		c->ops = (const struct mmr_plan_op *)(cp + 1);
+		c->pieces = (const struct mmr_plan_piece *)(c->ops + cp->t.nops);
+	} else {
+		c->ops = &p->ops[c->pt->op];
+		c->pieces = p->pieces;
+	}
+	c->x = c->live ? &mmr_xrt.tasks[task] : &c->rec;
+}
+
+/* Offset in the shared memfd of ptr, a place in the results part. */
+static off_t shm_off(const volatile void *ptr)
+{
+	return (off_t)(mmr_xrt.shm_foff + (size_t)((const char *)ptr - (const char *)mmr_xrt.hdr));
+}
+
+/*
+ * A task that kept its record to itself (not live) hands it over at its
+ * end, in one pwrite: stores would fault the shared page into a process
+ * about to exit. (The caller cleared the results, so the page exists and
+ * the write needs no memory; should it fail anyway, the stores do it.)
+ */
+static void report(struct tctx *c)
+{
+	struct mmr_xtask *xt = &mmr_xrt.tasks[c->task];
+
+	if (!c->live && pwrite(mmr_xrt.shm_fd, &c->rec, sizeof(c->rec), shm_off(xt)) != (ssize_t)sizeof(c->rec))
+		memcpy(xt, &c->rec, sizeof(c->rec));
+}
+
+static void child_main(uint32_t task, const struct tcopy *cp) __attribute__((noreturn));
+static void child_main(uint32_t task, const struct tcopy *cp)
+{
+	struct tctx c;
+
 	/*
 	 * A new process has none of its parent's threads. (Fork-heavy traces
 	 * have thousands of tasks: no pass over all of them per process when
@@ -394,9 +557,10 @@ static void child_main(uint32_t task)
 		memset(mmr_xrt.created, 0, mmr_xrt.plan->ntasks);
 		mmr_xrt.ncreated = 0;
 	}
-	setup_task(task);
-	run_task(task);
-	end_process(task);
+	tctx_init(&c, task, cp);
+	setup_task(&c);
+	run_task(&c);
+	end_process(&c);
 }
 
 /*
@@ -407,77 +571,85 @@ static void child_main(uint32_t task)
  * on every replayed fork. glibc's view of the child (its cached thread
  * id) is stale then, which only threads and locks would notice.
  */
-static pid_t replay_fork(uint32_t child, int *pidfd)
+static pid_t replay_fork(uint32_t opmask)
 {
-	uint32_t mask = mmr_xrt.plan->tasks[child].opmask;
-	pid_t pid;
-
-	if (mask & ((1u << MMR_POP_FORK) | (1u << MMR_POP_THREAD))) {
-		pid = fork();
-		if (pid > 0 && pidfd)
-			*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		return pid;
-	}
-	return (pid_t)syscall(SYS_clone, (pidfd ? CLONE_PIDFD : 0) | SIGCHLD, 0, pidfd, NULL, 0);
+	if (opmask & ((1u << MMR_POP_FORK) | (1u << MMR_POP_THREAD)))
+		return fork();
+	return (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
 }
 
 /*
- * Closed loop keeps the order the trace shows between a process and the
- * children it forked: an op recorded after a child's exit waits for that
- * exit, as the recorded program did in wait(). (Replay processes reap
- * nothing themselves; a pidfd says when the child is gone.) Per thread,
- * bounded: children beyond REAP_MAX are not waited for.
+ * Wait for the pending children recorded to exit before ts (see
+ * REAP_MAX), as the recorded program did: waitpid. A child that another
+ * thread's sweep reaped first is gone too (ECHILD). It cannot hang: on
+ * abort the whole tree is killed, and a child whose caller is gone ends
+ * by itself (parent_alive).
  */
-#define REAP_MAX 64
-
-struct reap {
-	uint32_t child;
-	int fd;
-};
-
-static __thread struct reap reaps[REAP_MAX];
-static __thread unsigned nreaps;
-
-/* Wait for the pending children recorded to exit before ts. */
-static void reap_due(uint64_t ts)
+static void reap_due(struct tctx *c, uint64_t ts)
 {
-	for (unsigned i = 0; i < nreaps;) {
-		struct pollfd pfd = { .fd = reaps[i].fd, .events = POLLIN };
-
-		if (mmr_xrt.plan->tasks[reaps[i].child].end_ts >= ts) {
+	for (unsigned i = 0; i < c->nreaps;) {
+		if (mmr_xrt.plan->tasks[c->reaps[i].child].end_ts >= ts) {
 			i++;
 			continue;
 		}
-		while (!mmr_xrt.hdr->abort && poll(&pfd, 1, 100) == 0 && parent_alive())
+		while (waitpid(c->reaps[i].pid, NULL, __WALL) < 0 && errno == EINTR)
 			;
-		close(reaps[i].fd);
-		reaps[i] = reaps[--nreaps];
+		c->reaps[i] = c->reaps[--c->nreaps];
 	}
 }
 
-static int do_fork(uint32_t task, const struct mmr_plan_op *op)
+/*
+ * Reap the children nobody waits for that have ended (zombies would pile
+ * up against RLIMIT_NPROC in a process that forks thousands); a tracked
+ * child reaped here is forgotten, so its pid is never waited for again.
+ */
+static void sweep(struct tctx *c)
+{
+	pid_t r;
+
+	while (c->unwaited && (r = waitpid(-1, NULL, WNOHANG | __WALL)) > 0) {
+		unsigned i;
+
+		for (i = 0; i < c->nreaps && c->reaps[i].pid != r; i++)
+			;
+		if (i < c->nreaps)
+			c->reaps[i] = c->reaps[--c->nreaps];
+		else
+			c->unwaited--;
+	}
+}
+
+static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
-	int pidfd = -1;
-	bool track;
+	size_t len = tcopy_len(child);
+	/* sized to fit: every byte of stack the child goes deeper may cost it a page */
+	struct tcopy *cp = alloca(sizeof(struct tcopy) + (len <= TCOPY_MAX ? len : 0));
 	uint64_t s, e;
 	pid_t pid;
 
-	/* worth a pidfd when this task has ops after the child's recorded exit */
-	track = mmr_xrt.closed_loop && nreaps < REAP_MAX &&
-		mmr_xrt.plan->tasks[child].end_ts < mmr_xrt.plan->tasks[task].end_ts;
+	tcopy_fill(cp, child, len <= TCOPY_MAX);
+	sweep(c);
 	s = now();
-	pid = replay_fork(child, track ? &pidfd : NULL);
-	if (pid == 0) {
-		nreaps = 0;	/* the parent's; closed at exit */
-		child_main(child);
-	}
+	pid = replay_fork(cp->t.opmask);
+	if (pid == 0)
+		child_main(child, cp);
 	e = now();
 	if (pid < 0)
 		return errno;
-	if (pidfd >= 0)
-		reaps[nreaps++] = (struct reap){ child, pidfd };
-	xhist_add(MMR_POP_FORK, e - s);
+	if (!cp->live) {
+		/* "running" for the caller until the child reports (0 -> 1 only) */
+		uint32_t idle = 0;
+
+		__atomic_compare_exchange_n(&mmr_xrt.tasks[child].state, &idle, 1, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+	/* waited for when this task has ops after the child's recorded exit */
+	if (mmr_xrt.closed_loop && c->nreaps < REAP_MAX && cp->t.end_ts < c->pt->end_ts)
+		c->reaps[c->nreaps++] = (struct reap){ child, pid };
+	else
+		c->unwaited++;
+	sample(c, MMR_POP_FORK, e - s);
 	return 0;
 }
 
@@ -485,11 +657,12 @@ static pthread_attr_t thread_attr;
 
 static void *thread_main(void *arg)
 {
-	uint32_t task = (uint32_t)(uintptr_t)arg;
+	struct tctx c;
 
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	setup_task(task);
-	run_task(task);
+	tctx_init(&c, (uint32_t)(uintptr_t)arg, NULL);
+	setup_task(&c);
+	run_task(&c);
 	return NULL;
 }
 
@@ -518,7 +691,7 @@ static bool thread_tables(void)
 	return true;
 }
 
-static int do_thread(uint32_t task, const struct mmr_plan_op *op)
+static int do_thread(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
 	uint64_t s, e;
@@ -534,23 +707,23 @@ static int do_thread(uint32_t task, const struct mmr_plan_op *op)
 		return r;
 	mmr_xrt.created[child] = 1;
 	__atomic_add_fetch(&mmr_xrt.ncreated, 1, __ATOMIC_RELAXED);
-	xhist_add(MMR_POP_THREAD, e - s);
+	sample(c, MMR_POP_THREAD, e - s);
 	return 0;
 }
 
-static int do_op(uint32_t task, const struct mmr_plan_op *op)
+static int do_op(struct tctx *c, const struct mmr_plan_op *op)
 {
 	switch (op->kind) {
-	case MMR_POP_FAULT: return do_fault(task, op);
-	case MMR_POP_MMAP: return do_mmap(task, op);
+	case MMR_POP_FAULT: return do_fault(c, op);
+	case MMR_POP_MMAP: return do_mmap(c, op);
 	case MMR_POP_MUNMAP:
 	case MMR_POP_MPROTECT:
 	case MMR_POP_MADVISE:
-	case MMR_POP_EXEC: return do_range(task, op);
-	case MMR_POP_MREMAP: return do_mremap(task, op);
-	case MMR_POP_BRK: return do_brk(task, op);
-	case MMR_POP_FORK: return do_fork(task, op);
-	case MMR_POP_THREAD: return do_thread(task, op);
+	case MMR_POP_EXEC: return do_range(c, op);
+	case MMR_POP_MREMAP: return do_mremap(c, op);
+	case MMR_POP_BRK: return do_brk(c, op);
+	case MMR_POP_FORK: return do_fork(c, op);
+	case MMR_POP_THREAD: return do_thread(c, op);
 	default: return 0;	/* exit: the task ends after it */
 	}
 }
@@ -563,7 +736,7 @@ static int do_op(uint32_t task, const struct mmr_plan_op *op)
  */
 #define AWAIT_MAX_NS 1000000000ull
 
-static bool await_region(uint32_t task, uint32_t region)
+static bool await_region(const struct tctx *c, uint32_t region)
 {
 	const struct mmr_plan_region *r;
 	uint64_t give_up = 0;
@@ -584,7 +757,7 @@ static bool await_region(uint32_t task, uint32_t region)
 		return false;
 	}
 	/* Set up at a task's start, or by this task: if it is not there, it failed. */
-	if (r->origin == MMR_REGION_INITIAL || r->origin == MMR_REGION_HEAP || r->task == task)
+	if (r->origin == MMR_REGION_INITIAL || r->origin == MMR_REGION_HEAP || r->task == c->task)
 		return false;
 	while (!mmr_xrt.base[region] && !mmr_xrt.hdr->abort &&
 	       mmr_xrt.tasks[r->task].state != 2) {
@@ -601,14 +774,14 @@ static bool await_region(uint32_t task, uint32_t region)
 }
 
 /* true when a region another task creates was still missing after the wait */
-static bool await_op(uint32_t task, const struct mmr_plan_op *op)
+static bool await_op(const struct tctx *c, const struct mmr_plan_op *op)
 {
 	bool late = false;
 
 	for (uint32_t k = 0; k < op->npieces; k++)
-		late |= await_region(task, mmr_xrt.plan->pieces[op->piece + k].region);
+		late |= await_region(c, c->pieces[op->piece + k].region);
 	if (op->kind == MMR_POP_BRK)
-		late |= await_region(task, op->arg.brk.region);
+		late |= await_region(c, op->arg.brk.region);
 	return late;
 }
 
@@ -647,19 +820,20 @@ static uint32_t ops_before(uint32_t u, uint64_t ts)
  * not finished: where the recorded ops overlapped, the kernel's locks
  * order them, and that overlap is the contention being measured. Waiting
  * only on strictly earlier ops, with every task in recorded order, cannot
- * deadlock; the wait is bounded anyway.
+ * deadlock; the wait is bounded anyway. (Tasks with siblings are live:
+ * their counters are in place.)
  */
-static void await_siblings(uint32_t task, const struct mmr_plan_op *op, bool mutators_only)
+static void await_siblings(const struct tctx *c, const struct mmr_plan_op *op, bool mutators_only)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
-	const uint32_t *m = mmr_xrt.members + mmr_xrt.grp[2 * task];
-	uint32_t n = mmr_xrt.grp[2 * task + 1];
+	const uint32_t *m = mmr_xrt.members + mmr_xrt.grp[2 * c->task];
+	uint32_t n = mmr_xrt.grp[2 * c->task + 1];
 	uint64_t give_up = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t u = m[i], need;
 
-		if (u == task || (mutators_only && !(p->tasks[u].opmask & MUTATORS)))
+		if (u == c->task || (mutators_only && !(p->tasks[u].opmask & MUTATORS)))
 			continue;
 		need = ops_before(u, op->ts);
 		while (need && mmr_xrt.tasks[u].ops_started < need && mmr_xrt.tasks[u].state != 2 &&
@@ -676,16 +850,17 @@ static void await_siblings(uint32_t task, const struct mmr_plan_op *op, bool mut
 	}
 }
 
-static void run_task(uint32_t task)
+static void run_task(struct tctx *c)
 {
-	const struct mmr_plan_task *pt = &mmr_xrt.plan->tasks[task];
-	struct mmr_xtask *x = &mmr_xrt.tasks[task];
+	const struct mmr_plan_task *pt = c->pt;
+	struct mmr_xtask *x = c->x;
 	uint64_t next_check = now() + PARENT_CHECK_NS;
 
-	x->pid = getpid();
+	if (c->live)
+		x->pid = getpid();
 	x->state = 1;
 	for (uint32_t i = 0; i < pt->nops; i++) {
-		const struct mmr_plan_op *op = &mmr_xrt.plan->ops[pt->op + i];
+		const struct mmr_plan_op *op = &c->ops[i];
 		uint64_t want = 0, start;
 		bool late;
 		int code;
@@ -697,21 +872,21 @@ static void run_task(uint32_t task)
 			if (wait_until(want) < 0)
 				break;
 		}
-		if (nreaps)
-			reap_due(op->ts);
-		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(task, op);
-		if (mmr_xrt.grp[2 * task + 1] > 1 && ((1u << op->kind) & SIBLING_ORDERED))
-			await_siblings(task, op, op->kind == MMR_POP_FAULT);
+		if (c->nreaps)
+			reap_due(c, op->ts);
+		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(c, op);
+		if (c->siblings && ((1u << op->kind) & SIBLING_ORDERED))
+			await_siblings(c, op, op->kind == MMR_POP_FAULT);
 		start = now();
 		if (!mmr_xrt.closed_loop)
-			xhist_add(MMR_XH_LAG, start > want ? start - want : 0);
+			sample(c, MMR_XH_LAG, start > want ? start - want : 0);
 		x->ops_started = i + 1;
-		code = do_op(task, op);
+		code = do_op(c, op);
 		if (code == -MMR_XF_UNMAPPED && late)
 			code = -MMR_XF_LATE;
 		if (code) {
 			x->ops_failed++;
-			xfail(task, op->kind, code);
+			xfail(c, op->kind, code);
 		}
 		x->ops_done++;
 		if (start > next_check) {
@@ -720,30 +895,32 @@ static void run_task(uint32_t task)
 			next_check = start + PARENT_CHECK_NS;
 		}
 	}
-	while (nreaps)	/* children outliving the task's ops: not waited for */
-		close(reaps[--nreaps].fd);
+	/* children outliving the task's ops are not waited for (the caller reaps them) */
 	x->end_ns = now();
 	x->state = 2;
+	report(c);
 }
 
 /* Wait for every thread of the process, then end it. */
-static void end_process(uint32_t leader)
+static void end_process(struct tctx *c)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
+	uint32_t leader = c->task;
 
 	/* Creators precede what they create, so joining in task order waits for all. */
 	for (uint32_t u = 0; __atomic_load_n(&mmr_xrt.ncreated, __ATOMIC_RELAXED) && u < p->ntasks; u++)
 		if (u != leader && p->tasks[u].leader == leader && mmr_xrt.created[u])
 			pthread_join(mmr_xrt.threads[u], NULL);
-	mmr_xrt.tasks[leader].pid = 0;
+	if (c->live)
+		mmr_xrt.tasks[leader].pid = 0;
 	_exit(0);
 }
 
 /* Create the regions a task brings along (initial maps, heap reserve). */
-static void setup_task(uint32_t task)
+static void setup_task(const struct tctx *c)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
-	const struct mmr_plan_task *pt = &p->tasks[task];
+	const struct mmr_plan_task *pt = c->pt;
 
 	for (uint32_t i = 0; i < pt->nsetup; i++) {
 		uint32_t reg = p->setup_regions[pt->setup + i];
@@ -795,12 +972,13 @@ static int barrier(void)
 
 static void *initial_thread_main(void *arg)
 {
-	uint32_t task = (uint32_t)(uintptr_t)arg;
+	struct tctx c;
 
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	setup_task(task);
+	tctx_init(&c, (uint32_t)(uintptr_t)arg, NULL);
+	setup_task(&c);
 	if (barrier() == 0)
-		run_task(task);
+		run_task(&c);
 	return NULL;
 }
 
@@ -808,6 +986,7 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
 	struct sigaction sa;
+	struct tctx c;
 
 	/* Own process group (killed as one), and die with the caller. */
 	setpgid(0, pgid);
@@ -820,8 +999,7 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
-	/* Replay processes do not wait for children: the kernel reaps them. */
-	sa.sa_handler = SIG_IGN;
+	/* Children are waited for (reap_due, sweep), not reaped by the kernel. */
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = NULL;
 	sa.sa_sigaction = on_fatal;
@@ -834,7 +1012,8 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	pthread_attr_setstacksize(&thread_attr, 256 << 10);
 
 	mmr_xrt.ncreated = 0;
-	setup_task(task);
+	tctx_init(&c, task, NULL);
+	setup_task(&c);
 	for (uint32_t u = 0; u < p->ntasks; u++) {
 		if (!p->tasks[u].initial || !p->tasks[u].thread || p->tasks[u].leader != task)
 			continue;
@@ -848,6 +1027,6 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 		}
 	}
 	if (barrier() == 0)
-		run_task(task);
-	end_process(task);
+		run_task(&c);
+	end_process(&c);
 }

@@ -225,10 +225,25 @@ static void make_groups(const struct mmr_plan *p, uint32_t *grp, uint32_t *membe
 	}
 }
 
+/*
+ * Tasks that update their counters in place while they run (see
+ * mmr_xrt.live): those with sibling threads, which wait on each other's
+ * progress, and the targets of recorded reclaim, whose pid and progress
+ * the pageout reclaimer follows.
+ */
+static void make_live(const struct mmr_plan *p, const uint32_t *grp, uint8_t *live)
+{
+	for (uint32_t t = 0; t < p->ntasks; t++)
+		live[t] = grp[2 * t + 1] > 1;
+	for (uint32_t i = 0; i < p->nreclaims; i++)
+		if (p->reclaims[i].task < p->ntasks)
+			live[p->reclaims[i].task] = 1;
+}
+
 static int make_shm(struct mmr_exec *x)
 {
 	const struct mmr_plan *p = x->plan;
-	size_t off_fds, off_grp, off_members;
+	size_t off_fds, off_grp, off_members, off_live;
 	size_t off_base, off_tasks, off_hists;
 	struct mmr_xboot *bt;
 	int ncpus = get_nprocs_conf();
@@ -236,7 +251,8 @@ static int make_shm(struct mmr_exec *x)
 	off_fds = align64(sizeof(struct mmr_xboot));
 	off_grp = align64(off_fds + (size_t)(p->nfiles ? p->nfiles : 1) * sizeof(int));
 	off_members = off_grp + (size_t)p->ntasks * 2 * sizeof(uint32_t);
-	x->ctl_len = off_members + (size_t)(p->ntasks ? p->ntasks : 1) * sizeof(uint32_t);
+	off_live = off_members + (size_t)(p->ntasks ? p->ntasks : 1) * sizeof(uint32_t);
+	x->ctl_len = off_live + (p->ntasks ? p->ntasks : 1);
 	x->ctl_len = (x->ctl_len + 4095) & ~(size_t)4095;
 	x->ncpus = ncpus > 0 ? (uint32_t)ncpus : 1;
 	x->hist_size = align64(sizeof(struct mmr_xhist) + mmr_hist_nbuckets() * sizeof(uint64_t));
@@ -255,6 +271,7 @@ static int make_shm(struct mmr_exec *x)
 	memcpy((char *)x->ctl + off_fds, x->fds, (size_t)p->nfiles * sizeof(int));
 	make_groups(p, (uint32_t *)((char *)x->ctl + off_grp),
 		    (uint32_t *)((char *)x->ctl + off_members));
+	make_live(p, (const uint32_t *)((char *)x->ctl + off_grp), (uint8_t *)x->ctl + off_live);
 	x->shm = (char *)x->ctl + x->ctl_len;
 	x->hdr = x->shm;
 	x->base = (volatile uint64_t *)((char *)x->shm + off_base);
@@ -264,7 +281,7 @@ static int make_shm(struct mmr_exec *x)
 		.magic = MMR_XBOOT_MAGIC, .size = sizeof(*bt), .plan = *p,
 		.ctl_len = x->ctl_len, .shm_len = x->shm_size, .hist_size = x->hist_size,
 		.off_fds = off_fds, .off_grp = off_grp, .off_members = off_members,
-		.off_base = off_base, .off_tasks = off_tasks,
+		.off_live = off_live, .off_base = off_base, .off_tasks = off_tasks,
 		.off_hists = off_hists, .ncpus = x->ncpus,
 	};
 	return 0;
@@ -439,6 +456,18 @@ out:
 	return h;
 }
 
+/* Where samples of kind k (MMR_XH_*) go in the stats; NULL on error. */
+static struct mmr_hist *stats_hist(struct mmr_stats *s, unsigned k)
+{
+	if (k == MMR_XH_LAG)
+		return mmr_stats_lag(s);
+	if (k >= MMR_XH_KINDS) {
+		mmr_seterr(MMR_E_FAIL, "a replay task reported a sample of unknown kind %u", k);
+		return NULL;
+	}
+	return mmr_stats_op(s, mmr_pop_op(k), k == MMR_POP_FAULT);
+}
+
 static int collect(struct mmr_exec *x, struct mmr_stats *s, uint64_t wall)
 {
 	const struct mmr_plan *p = x->plan;
@@ -469,14 +498,24 @@ static int collect(struct mmr_exec *x, struct mmr_stats *s, uint64_t wall)
 		return -1;
 	if (unstarted && mmr_stats_add_failure(s, MMR_OP_NONE, "task not started", unstarted) < 0)
 		return -1;
+	for (uint32_t t = 0; t < p->ntasks; t++) {
+		const struct mmr_xtask *xt = &x->tasks[t];
+
+		for (uint32_t i = 0; xt->nsamples <= MMR_XS_SAMPLES && i < xt->nsamples; i++) {
+			struct mmr_hist *dst = stats_hist(s, (unsigned)(xt->s[i] >> MMR_XS_KIND_SHIFT));
+
+			if (!dst)
+				return -1;
+			mmr_hist_add(dst, xt->s[i] & MMR_XS_NS_MASK);
+		}
+	}
 	for (uint32_t i = 0; i < x->ncpus * MMR_XH_KINDS; i++) {
 		const struct mmr_xhist *xh = (const struct mmr_xhist *)(x->hists + i * x->hist_size);
 		struct mmr_hist *h, *dst;
-		unsigned k = i % MMR_XH_KINDS;
 
 		if (!xh->count)
 			continue;
-		dst = k == MMR_XH_LAG ? mmr_stats_lag(s) : mmr_stats_op(s, mmr_pop_op(k), k == MMR_POP_FAULT);
+		dst = stats_hist(s, i % MMR_XH_KINDS);
 		if (!dst)
 			return -1;
 		h = xhist_to_hist(xh);
@@ -606,7 +645,7 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	x->boot->closed_loop = x->opts.mode == MMR_REPLAY_MAX_SPEED;
 	x->boot->speed = x->opts.speed;
 	x->boot->parent = getpid();
-	mmr_xrt_init(x->boot, p);	/* for the in-process path (no helper) */
+	mmr_xrt_init(x->boot, x->ctl_fd, p);	/* for the in-process path (no helper) */
 	/* Orphaned replay processes come back to us, so we can reap them all. */
 	prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper, 0, 0, 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -634,12 +673,18 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	x->hdr->t0 = t0;
 	__atomic_store_n(&x->hdr->go, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &x->hdr->go, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	/*
+	 * Replay processes reap their own children; what comes here are the
+	 * roots and orphans. Waking up seldom: on a small machine every
+	 * wakeup preempts a replay process. (The replay's timing comes from
+	 * the tasks' own clocks, not from when this loop notices the end.)
+	 */
 	while (!reap()) {
 		if (stopped(x)) {
 			mmr_seterr(MMR_E_FAIL, "interrupted; the replay tree was killed");
 			goto kill;
 		}
-		sleep_ns(1000000);
+		sleep_ns(10000000);
 	}
 	for (uint32_t t = 0; t < p->ntasks; t++)
 		if (x->tasks[t].end_ns > end)

@@ -12,6 +12,7 @@
  * arguments or the shared state do not fit this build.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ static long arg(const char *s)
 	return v;
 }
 
-static void *map_fd(int fd, size_t len, int prot)
+/* Map the memfd; the plan's is closed then, the shared one stays (see mmr_xrt.shm_fd). */
+static void *map_fd(int fd, size_t len, int prot, bool keep)
 {
 	struct stat st;
 	void *m;
@@ -53,7 +55,8 @@ static void *map_fd(int fd, size_t len, int prot)
 	m = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		fail("cannot map the shared state");
-	close(fd);
+	if (!keep)
+		close(fd);
 	return m;
 }
 
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
 	pgid = arg(argv[4]);
 	if (fstat(ctl_fd, &st) < 0 || (size_t)st.st_size < sizeof(*bt))
 		fail("no control block");
-	ctl = map_fd(ctl_fd, (size_t)st.st_size, PROT_READ | PROT_WRITE);
+	ctl = map_fd(ctl_fd, (size_t)st.st_size, PROT_READ | PROT_WRITE, true);
 	bt = (const struct mmr_xboot *)ctl;
 	if (bt->magic != MMR_XBOOT_MAGIC || bt->size != sizeof(*bt) ||
 	    bt->ctl_len + bt->shm_len != (size_t)st.st_size)
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
 	if ((uint64_t)task >= bt->plan.ntasks)
 		fail("no such task");
 	plan = bt->plan;
-	pm = map_fd(plan_fd, plan.shared_len, PROT_READ);
+	pm = map_fd(plan_fd, plan.shared_len, PROT_READ, false);
 	REBASE(plan.tasks, bt->plan.shared, pm);
 	REBASE(plan.ops, bt->plan.shared, pm);
 	REBASE(plan.pieces, bt->plan.shared, pm);
@@ -94,6 +97,6 @@ int main(int argc, char **argv)
 	REBASE(plan.setup_regions, bt->plan.shared, pm);
 	plan.shared = pm;
 	plan.shared_fd = -1;
-	mmr_xrt_init(bt, &plan);
+	mmr_xrt_init(bt, ctl_fd, &plan);
 	mmr_xtask_root((uint32_t)task, (pid_t)pgid);
 }
