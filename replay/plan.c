@@ -564,6 +564,17 @@ static int ev_exit(struct builder *b, const struct mmr_event *ev)
 	return 0;
 }
 
+/* Whether no task of t's process has an op yet. */
+static bool process_idle(const struct builder *b, uint32_t t)
+{
+	uint32_t leader = b->p->tasks[t].leader;
+
+	for (uint32_t i = 0; i < b->p->ntasks; i++)
+		if (b->p->tasks[i].leader == leader && b->bt[i].nops)
+			return false;
+	return true;
+}
+
 static int ev_exec(struct builder *b, const struct mmr_event *ev)
 {
 	uint32_t t = task_of(b, ev->pid, ev->tid);
@@ -572,6 +583,18 @@ static int ev_exec(struct builder *b, const struct mmr_event *ev)
 
 	if (t == MMR_PLAN_NONE)
 		return -1;
+	/*
+	 * A process that execs before anything else (the program of `record
+	 * -- CMD`, whose header maps are the recorder's own child waiting to
+	 * exec) never uses its initial maps: they are not set up, so the
+	 * exec has nothing to take down, and their files are not made (see
+	 * drop_unused_files). Every replay process would otherwise carry
+	 * their descriptors.
+	 */
+	if (process_idle(b, t)) {
+		b->bt[b->p->tasks[t].leader].nsetup = 0;
+		mmr_mm_release(mm_of(b, t));
+	}
 	op = add_op(b, t, MMR_POP_EXEC, ev->ts);
 	if (!op)
 		return -1;
@@ -1025,6 +1048,42 @@ static int flatten(struct builder *b)
 	return 0;
 }
 
+/*
+ * Keep only the files a replay uses: those of regions set up at a task's
+ * start and those mmap ops map (a region made by mremap has its source's
+ * file). Numbers are kept in order.
+ */
+static int drop_unused_files(struct mmr_plan *p)
+{
+	uint32_t *to = calloc(p->nfiles ? p->nfiles : 1, sizeof(*to)), n = 0;
+
+	if (!to)
+		return mmr_seterr(MMR_E_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < p->nsetup; i++)
+		if (p->regions[p->setup_regions[i]].file != MMR_PLAN_NONE)
+			to[p->regions[p->setup_regions[i]].file] = 1;
+	for (uint32_t i = 0; i < p->nops; i++)
+		if (p->ops[i].kind == MMR_POP_MMAP && p->ops[i].arg.mmap.file != MMR_PLAN_NONE)
+			to[p->ops[i].arg.mmap.file] = 1;
+	for (uint32_t i = 0; i < p->nfiles; i++) {
+		if (!to[i]) {
+			to[i] = MMR_PLAN_NONE;
+			continue;
+		}
+		p->files[n] = p->files[i];
+		to[i] = n++;
+	}
+	for (uint32_t i = 0; i < p->nregions; i++)
+		if (p->regions[i].file != MMR_PLAN_NONE)
+			p->regions[i].file = to[p->regions[i].file];
+	for (uint32_t i = 0; i < p->nops; i++)
+		if (p->ops[i].kind == MMR_POP_MMAP && p->ops[i].arg.mmap.file != MMR_PLAN_NONE)
+			p->ops[i].arg.mmap.file = to[p->ops[i].arg.mmap.file];
+	p->nfiles = n;
+	free(to);
+	return 0;
+}
+
 static void builder_release(struct builder *b, uint32_t ntasks)
 {
 	for (uint32_t i = 0; b->bt && i < ntasks; i++) {
@@ -1073,7 +1132,7 @@ static struct mmr_plan *plan_reader(struct mmr_trace_reader *r, const struct mmr
 	f = mmr_trace_reader_footer(r);
 	p->truncated = !f;
 	p->duration_ns = f && f->duration_ns ? f->duration_ns : b.last_ts - p->base_ts;
-	if (flatten(&b) < 0)
+	if (flatten(&b) < 0 || drop_unused_files(p) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < p->nregions; i++)
 		p->regions[i].len = page_up(&b, p->regions[i].len);

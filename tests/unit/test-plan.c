@@ -356,12 +356,77 @@ static void test_limits(void **state)
 	mmr_plan_free(p);
 }
 
+/*
+ * A process whose first op is exec (a `record -- CMD` trace: the header
+ * holds the recorder's child before exec) sets up none of its header maps
+ * and makes none of their files; one that did something first keeps them.
+ */
+static const char hdr_maps[] =
+	"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
+	"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
+	"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
+	"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":["
+	"{\"pid\":1,\"comm\":\"mmreplay\",\"maps\":["
+	"{\"start\":4194304,\"end\":4210688,\"perms\":\"r-xp\",\"off\":0,\"file\":\"sha256:aa\"},"
+	"{\"start\":8388608,\"end\":8396800,\"perms\":\"r--p\",\"off\":0,\"file\":\"sha256:cc\"},"
+	"{\"start\":16777216,\"end\":16908288,\"perms\":\"rw-p\",\"off\":0,\"file\":\"[heap]\"}]}]}\n";
+
+#define EXEC(ts) \
+	"{\"ev\":\"exec\",\"ts\":" #ts ",\"pid\":1,\"tid\":1,\"comm\":\"prog\",\"file\":\"sha256:dd\"}\n"
+#define MMAP_FILE(ts, ret) \
+	"{\"ev\":\"mmap\",\"ts\":" #ts ",\"pid\":1,\"tid\":1,\"addr\":0,\"len\":8192,\"prot\":1," \
+	"\"flags\":2,\"fd\":3,\"off\":0,\"file\":\"sha256:bb\",\"fsize\":8192,\"ret\":" #ret "}\n"
+#define TOUCH(ts, addr) \
+	"{\"ev\":\"fault\",\"ts\":" #ts ",\"pid\":1,\"tid\":1,\"addr\":" #addr ",\"err\":4}\n"
+
+static struct mmr_plan *plan_maps(const char *events)
+{
+	static char buf[16384];
+
+	snprintf(buf, sizeof(buf), "%s%s", hdr_maps, events);
+	return mmr_plan_from_mem(buf, strlen(buf), NULL);
+}
+
+static void test_exec_first(void **state)
+{
+	struct mmr_plan *p;
+
+	(void)state;
+	p = plan_maps(EXEC(2000) MMAP_FILE(2001, 268435456) TOUCH(2002, 268435456));
+	if (!p)
+		fail_msg("plan: %s", mmr_strerror());
+	kinds(p, 0, "exec mmap fault");
+	assert_int_equal(p->tasks[0].nsetup, 0);
+	assert_int_equal(op_at(p, 0, 0)->npieces, 0);	/* nothing to take down */
+	/* only the file mapped after exec is made, renumbered */
+	assert_int_equal(p->nfiles, 1);
+	assert_string_equal(p->files[0].id, "sha256:bb");
+	assert_int_equal(op_at(p, 0, 1)->arg.mmap.file, 0);
+	assert_int_equal(p->regions[op_at(p, 0, 1)->arg.mmap.region].file, 0);
+	mmr_plan_free(p);
+
+	/* a touch of the initial maps before exec: they are needed */
+	p = plan_maps(TOUCH(1500, 8388608) EXEC(2000) MMAP_FILE(2001, 268435456));
+	if (!p)
+		fail_msg("plan: %s", mmr_strerror());
+	kinds(p, 0, "fault exec mmap");
+	assert_int_equal(p->tasks[0].nsetup, 3);
+	assert_int_equal(op_at(p, 0, 1)->npieces, 3);	/* exec takes all three down */
+	assert_int_equal(p->nfiles, 3);
+	assert_string_equal(p->files[0].id, "sha256:aa");
+	assert_string_equal(p->files[1].id, "sha256:cc");
+	assert_string_equal(p->files[2].id, "sha256:bb");
+	assert_int_equal(op_at(p, 0, 2)->arg.mmap.file, 2);
+	mmr_plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_exec_first),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 	};
