@@ -156,6 +156,7 @@ int cmd_record(int argc, char **argv)
 	}
 	ro.pids = pids;
 	ro.npids = npids;
+	ro.exec_pid = argc ? child : 0;
 
 	/* Signals stop the recording cleanly; the footer is always written. */
 	struct sigaction sa = { .sa_handler = on_signal };

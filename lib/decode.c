@@ -223,8 +223,9 @@ struct cont {
 	bool stack_pending;
 };
 
-enum { M_COMM = 1, M_CG = 2, M_SELF = 4, M_FOLLOW = 8 };	/* bits that must all be set */
-#define M_ALL (M_COMM | M_CG | M_SELF | M_FOLLOW)
+/* bits that must all be set; M_EXEC: not exec_pid before its exec */
+enum { M_COMM = 1, M_CG = 2, M_SELF = 4, M_FOLLOW = 8, M_EXEC = 16 };
+#define M_ALL (M_COMM | M_CG | M_SELF | M_FOLLOW | M_EXEC)
 
 struct task {
 	int32_t tid;			/* -1: empty */
@@ -292,6 +293,7 @@ struct mmr_decoder {
 	regex_t comm_re;
 	char *cgroup;
 	int32_t self_pid;
+	int32_t exec_pid;
 	int32_t *follow;		/* followed processes at the start; NULL: all */
 	unsigned nfollow;
 	uint64_t page_mask;
@@ -564,6 +566,8 @@ static uint8_t eval_bits(struct mmr_decoder *d, int32_t pid)
 
 	if (!d->self_pid || pid != d->self_pid)
 		b |= M_SELF;
+	if (!d->exec_pid || pid != d->exec_pid)
+		b |= M_EXEC;
 	if (!d->has_filter)
 		return b | M_COMM | M_CG;
 	if (d->comm_re_ok) {
@@ -1126,6 +1130,7 @@ static int do_exec(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uint8
 		}
 	}
 	t->pid = pid;
+	t->mbits |= M_EXEC;	/* the program to record starts here */
 	mmr_coalesce_break(d->c, &t->run);
 	t->in_fault = false;
 	base = strrchr(file, '/');
@@ -1721,6 +1726,7 @@ struct mmr_decoder *mmr_decoder_new(struct tep_handle *tep, unsigned ncpus,
 	d->hash_paths = o->hash_paths;
 	d->faults_implied = o->faults_implied;
 	d->self_pid = o->self_pid;
+	d->exec_pid = o->exec_pid;
 	if (o->nfollow) {
 		d->follow = malloc(o->nfollow * sizeof(*d->follow));
 		if (!d->follow)

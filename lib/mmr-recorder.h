@@ -81,6 +81,13 @@ struct mmr_recorder_opts {
 	 * tracepoint, the largest cost tracing puts on a fault.
 	 */
 	bool faults_implied;
+	/*
+	 * A followed process that is the recorder's own child waiting to
+	 * exec the program to record (record -- CMD): what it does before
+	 * exec, and its maps at the start, are the recorder's, not the
+	 * program's, and stay out of the trace. 0: none.
+	 */
+	int32_t exec_pid;
 };
 
 struct mmr_recorder_stats {
@@ -252,6 +259,7 @@ struct mmr_decoder_opts {
 	unsigned nfollow;
 	unsigned page_size;
 	bool faults_implied;		/* see mmr_recorder_opts */
+	int32_t exec_pid;		/* see mmr_recorder_opts */
 };
 
 /*

@@ -95,6 +95,7 @@ struct mmr_recorder {
 	int32_t *pids;
 	unsigned npids;
 	int32_t *procs;			/* followed processes at start */
+	int32_t exec_pid;		/* see mmr_recorder_opts */
 	unsigned nprocs;
 	bool system_wide, hash_paths;
 	char *comm_re, *cgroup;
@@ -826,6 +827,7 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 	r->groups = o->groups ? o->groups : MMR_G_ALL;
 	r->system_wide = o->system_wide;
 	r->hash_paths = o->hash_paths;
+	r->exec_pid = o->exec_pid;
 	if (o->npids) {
 		r->pids = malloc(o->npids * sizeof(*r->pids));
 		if (!r->pids)
@@ -900,6 +902,7 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 	dopts.cgroup = r->cgroup;
 	dopts.self_pid = r->system_wide ? getpid() : 0;
 	dopts.faults_implied = o->faults_implied && !(r->groups & MMR_G_FAULTS);
+	dopts.exec_pid = r->exec_pid;
 	if (!r->system_wide) {
 		dopts.follow = r->procs;
 		dopts.nfollow = r->nprocs;
@@ -1134,7 +1137,8 @@ int mmr_recorder_fill_header(struct mmr_recorder *r, struct mmr_trace_header *h)
 	/* initial maps of the traced processes */
 	if (!r->system_wide) {
 		for (unsigned i = 0; i < r->nprocs; i++)
-			if (mmr_trace_header_add_maps(h, r->procs[i], r->hash_paths) < 0) {
+			if (r->procs[i] != r->exec_pid &&
+			    mmr_trace_header_add_maps(h, r->procs[i], r->hash_paths) < 0) {
 				if (mmr_errcode() == MMR_E_NOMEM)
 					return -1;
 				mmr_clearerr();	/* it exited meanwhile */

@@ -19,6 +19,15 @@ grep -q '"missing_events":\["syscalls:sys_enter_mprotect","lock:contention_begin
 ! grep -q '"ev":"mprotect"' "$T/m.jsonl" && ok "no mprotect lines without the event" || not_ok "no mprotect lines"
 grep -q '"ev":"fault"' "$T/m.jsonl" && ok "the rest is recorded" || not_ok "the rest is recorded"
 no_instance && ok "no instance left" || not_ok "no instance left"
+# The held child's life before exec is the recorder's, not the program's:
+# the command's first event is its exec, and the header has no maps for it.
+python3 - "$T/m.jsonl" <<'PY' && ok "-- CMD: the trace starts at the exec" || not_ok "-- CMD: the trace starts at the exec"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+pid = lines[1]['pid']
+first = next(e for e in lines[1:] if e.get('pid') == pid)
+sys.exit(0 if first['ev'] == 'exec' and not any(m['pid'] == pid for m in lines[0]['maps']) else 1)
+PY
 
 # 2. no privilege: exit 4, one line that says what to do
 if command -v setpriv >/dev/null; then
