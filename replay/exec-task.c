@@ -112,8 +112,7 @@ struct tctx {
 	struct mmr_xtask rec;
 	unsigned nreaps;
 	unsigned unwaited;		/* children forked and not in reaps */
-	/* last: only tasks that fork write it, and nothing else is above */
-	struct reap reaps[REAP_MAX];
+	struct reap *reaps;		/* REAP_MAX, on run_task's stack when it forks */
 };
 
 #define SAMPLES_OUT (MMR_XS_SAMPLES + 1)
@@ -645,7 +644,7 @@ static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	}
 	/* waited for when this task has ops after the child's recorded exit */
-	if (mmr_xrt.closed_loop && c->nreaps < REAP_MAX && cp->t.end_ts < c->pt->end_ts)
+	if (c->reaps && c->nreaps < REAP_MAX && cp->t.end_ts < c->pt->end_ts)
 		c->reaps[c->nreaps++] = (struct reap){ child, pid };
 	else
 		c->unwaited++;
@@ -856,6 +855,13 @@ static void run_task(struct tctx *c)
 	struct mmr_xtask *x = c->x;
 	uint64_t next_check = now() + PARENT_CHECK_NS;
 
+	/*
+	 * Only a task that forks in closed loop waits for children; the table
+	 * is not on the stack of the others, which every replayed child would
+	 * otherwise reach deeper into (a page fault per page).
+	 */
+	c->reaps = mmr_xrt.closed_loop && (pt->opmask & (1u << MMR_POP_FORK)) ?
+		   alloca(REAP_MAX * sizeof(*c->reaps)) : NULL;
 	if (c->live)
 		x->pid = getpid();
 	x->state = 1;

@@ -12,11 +12,13 @@
  * arguments or the shared state do not fit this build.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +62,38 @@ static void *map_fd(int fd, size_t len, int prot, bool keep)
 	return m;
 }
 
+/*
+ * Give this program's code and the vDSO an anon_vma, so that fork copies
+ * their page table entries: a replayed child then runs without faulting
+ * its code back in (4-5 faults per child otherwise, which the recorded
+ * child did not take: its code faults are in the trace and replayed on
+ * their own). Writing one byte of each through /proc/self/mem, as a
+ * debugger sets a breakpoint, does it without ever making them writable;
+ * the byte written is the one already there. Best effort: a kernel or
+ * policy that refuses leaves things as they were.
+ */
+static void inherit_code_ptes(void)
+{
+	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	const volatile unsigned char *at[2] = {
+		(const volatile unsigned char *)(uintptr_t)&inherit_code_ptes,
+		(const volatile unsigned char *)(uintptr_t)getauxval(AT_SYSINFO_EHDR),
+	};
+
+	if (fd < 0)
+		return;
+	for (unsigned i = 0; i < 2; i++) {
+		unsigned char b;
+
+		if (!at[i])
+			continue;
+		b = *at[i];
+		if (pwrite(fd, &b, 1, (off_t)(uintptr_t)at[i]) != 1)
+			continue;	/* nothing changed */
+	}
+	close(fd);
+}
+
 /* ptr pointed into the caller's mapping at old: the same place in ours. */
 #define REBASE(ptr, old, new) ((ptr) = (void *)((char *)(new) + ((char *)(ptr) - (char *)(old))))
 
@@ -98,5 +132,6 @@ int main(int argc, char **argv)
 	plan.shared = pm;
 	plan.shared_fd = -1;
 	mmr_xrt_init(bt, ctl_fd, &plan);
+	inherit_code_ptes();
 	mmr_xtask_root((uint32_t)task, (pid_t)pgid);
 }
