@@ -81,11 +81,14 @@ static bool parent_alive(void)
 }
 
 /*
- * Closed loop keeps the order the trace shows between a process and the
+ * The replay keeps the order the trace shows between a process and the
  * children it forked: an op recorded after a child's exit waits for that
- * exit, as the recorded program did in wait(). Per task, bounded:
- * children beyond REAP_MAX are not waited for; they, and the children of
- * timed replays, are reaped in passing (see sweep).
+ * exit, as the recorded program did in wait(). In closed loop that is the
+ * only order there is; in timed modes a late child makes its parent late
+ * too, as it did when recorded, instead of both running at once and
+ * competing for CPUs the recorded ones did not compete for. Per task,
+ * bounded: children beyond REAP_MAX are not waited for; they are reaped
+ * in passing (see sweep).
  */
 #define REAP_MAX 64
 
@@ -856,12 +859,11 @@ static void run_task(struct tctx *c)
 	uint64_t next_check = now() + PARENT_CHECK_NS;
 
 	/*
-	 * Only a task that forks in closed loop waits for children; the table
-	 * is not on the stack of the others, which every replayed child would
-	 * otherwise reach deeper into (a page fault per page).
+	 * Only a task that forks waits for children; the table is not on the
+	 * stack of the others, which every replayed child would otherwise
+	 * reach deeper into (a page fault per page).
 	 */
-	c->reaps = mmr_xrt.closed_loop && (pt->opmask & (1u << MMR_POP_FORK)) ?
-		   alloca(REAP_MAX * sizeof(*c->reaps)) : NULL;
+	c->reaps = pt->opmask & (1u << MMR_POP_FORK) ? alloca(REAP_MAX * sizeof(*c->reaps)) : NULL;
 	if (c->live)
 		x->pid = getpid();
 	x->state = 1;
