@@ -21,6 +21,8 @@
 # traced original (the trace's own ops per second of its duration) is
 # printed for context: the replay can only do what was recorded.
 # Usage: bench/run-replay-bench.sh [BUILD_DIR] [REPS] [SECONDS]   (root)
+# RECORD_OPTS adds options to the recordings (many CPUs: -b 65536, or the
+# default ring buffers overrun and the trace has holes).
 set -u
 build=${1:-build}
 reps=${2:-3}
@@ -70,7 +72,8 @@ for w in fault fork; do
 	# came first.
 	for k in 1 2 3; do
 		echo "recording $w-workload -s $secs ($k/3)"
-		"$mmr" record -o "$T/$w.$k.jsonl" -- "$wl" -s "$secs" >"$T/$w.rec.out" 2>"$T/$w.rec.err" ||
+		# shellcheck disable=SC2086 # options, split on purpose
+		"$mmr" record ${RECORD_OPTS:-} -o "$T/$w.$k.jsonl" -- "$wl" -s "$secs" >"$T/$w.rec.out" 2>"$T/$w.rec.err" ||
 			{ echo "recording failed: $(tail -3 "$T/$w.rec.err")"; exit 1; }
 		grep -q 'LOST EVENTS' "$T/$w.rec.err" && echo "  WARNING: $(grep 'LOST EVENTS' "$T/$w.rec.err")"
 		"$mmr" validate -q "$T/$w.$k.jsonl" || { echo "the trace does not validate"; exit 1; }

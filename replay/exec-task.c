@@ -180,7 +180,13 @@ static void xfail(struct tctx *c, enum mmr_pop kind, int code)
 	x->other_fails++;
 }
 
-/* Sleep until abs (CLOCK_MONOTONIC ns); -1 when the run is aborted meanwhile. */
+/*
+ * Sleep until abs (CLOCK_MONOTONIC ns); -1 when the run is aborted
+ * meanwhile. Sleeping, not spinning: an idle CPU is part of what the
+ * recorded program's locks saw (a TLB flush that must wake it up takes
+ * longer), and spinning the last 200 us of every wait made the mprotect
+ * mmap_lock hold of the round trip test 30% shorter than recorded.
+ */
 static int wait_until(uint64_t abs)
 {
 	for (;;) {
@@ -246,6 +252,7 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 	int64_t stride = op->arg.fault.stride;
 	volatile uint64_t i = 0;
 	sigjmp_buf jb;
+	uint64_t s;
 	int sig;
 
 	if (!base) {
@@ -259,15 +266,19 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 		return sig == SIGBUS ? -MMR_XF_BUS : -MMR_XF_SEGV;
 	}
 	touch_jmp = &jb;
+	/*
+	 * One clock read per page: a page's start is the previous one's end,
+	 * so the few tens of ns of bookkeeping between two touches count with
+	 * the next page. Where reading the clock is a system call (a virtual
+	 * machine whose TSC the kernel does not trust), a second read per
+	 * page would cost as much as the fault.
+	 */
+	s = now();
 	for (; i < pc->len; i++, tc->done++) {
 		volatile char *a = (volatile char *)(p + (int64_t)i * stride);
-		uint64_t s, e;
+		uint64_t e;
 
-		s = now();
-		/*
-		 * Spread the pages over the recorded duration of the run (the
-		 * clock read above serves both: one read less per page).
-		 */
+		/* Spread the pages over the recorded duration of the run. */
 		if (tc->pace && tc->total > 1) {
 			double frac = (double)tc->done / (double)(tc->total - 1);
 			uint64_t want = intended(op->ts + (uint64_t)(frac * (op->last - op->ts)));
@@ -284,6 +295,7 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 			(void)*a;
 		e = now();
 		sample(tc->c, MMR_POP_FAULT, e - s);
+		s = e;
 	}
 	touch_jmp = NULL;
 	return 0;
