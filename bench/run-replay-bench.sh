@@ -117,18 +117,25 @@ def rows(path):
 for w, op in (('fault', 'fault'), ('fork', 'fork')):
     a = statistics.median(v[0] for v in rows(f'{T}/{w}.a'))
     n = dur = 0
+    per = {}
     for line in open(f'{T}/{w}.jsonl'):
         e = json.loads(line)
         if e['ev'] == op and not e.get('thread'):
             n += e.get('n', 1)
+            per[e['pid']] = per.get(e['pid'], 0) + e.get('n', 1)
         elif e['ev'] == 'footer':
             dur = e['duration_ns']
+    # Closed loop ends with the busiest worker: a trace whose workers did
+    # unequal shares caps c/a at (mean share / largest share).
+    shares = [v for v in per.values() if v > n / (4 * len(per))]
+    ceiling = sum(shares) / len(shares) / max(shares) if shares else 1
     c = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.c'))
     print(f'  {w}-workload')
     print(f'    (a) original, untraced         {a:12.0f} {op}s/s   1.000')
     print(f'    traced original (the trace)    {n / (dur / 1e9):12.0f} {op}s/s   {n / (dur / 1e9) / a:.3f}'
           f'  ({n} {op}s in {dur / 1e9:.3f} s)')
-    print(f'    (c) replay, closed loop        {c:12.0f} {op}s/s   c/a = {c / a:.3f}  (target >= 0.8)')
+    print(f'    (c) replay, closed loop        {c:12.0f} {op}s/s   c/a = {c / a:.3f}  (target >= 0.8;'
+          f' this trace\'s workers did {min(shares)}-{max(shares)} {op}s: c/a <= {ceiling:.3f} for a perfect replay)')
     mm = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.m'))
     print(f'    (m) closed loop, locks measured{mm:12.0f} {op}s/s   m/traced = {mm / (n / (dur / 1e9)):.3f}')
     for m, what in (('b', 'as recorded, locks measured'), ('n', 'as recorded, --no-locks   ')):
