@@ -16,6 +16,26 @@ print(f"  recorded {f['ops_recorded']} replayed {f['ops_replayed']} failed {f['o
 sys.exit(0 if f["ops_recorded"] == f["ops_replayed"] and f["ops_failed"] == 0 and f["ops_recorded"] > 0 else 1)
 PY
 		then ok "$n: exact op counts"; else not_ok "$n: exact op counts"; fi
+		# Every recorded page and fork has its latency sample, whether the
+		# task kept it in its own record (short-lived children) or in the
+		# shared histograms.
+		if python3 - "$f" "$T/$n.json" <<'PY'
+import json, sys
+rec = {"fault": 0, "fork": 0}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["ev"] == "fault":
+        rec["fault"] += e.get("n", 1)
+    elif e["ev"] == "fork" and not e.get("thread"):
+        rec["fork"] += 1
+got = {k: 0 for k in rec}
+for o in json.load(open(sys.argv[2]))["summary"]["ops"]:
+    if o["op"] in got:
+        got[o["op"]] += o["hist"]["count"]
+print(f"  samples {got}, recorded {rec}")
+sys.exit(0 if got == rec else 1)
+PY
+		then ok "$n: a sample per page and fork"; else not_ok "$n: a sample per page and fork"; fi
 	done
 done
 finish
