@@ -2,7 +2,8 @@
 /*
  * The replay side of the executor: what runs inside the forked process
  * tree. No malloc, no stdio, no locks shared with the parent: every
- * result goes to the MAP_SHARED region (exec-internal.h). Latencies are
+ * result goes to the shared memfd (exec-internal.h), by stores or, for a
+ * task that keeps its record to itself, one pwrite at its end. Latencies are
  * taken around the operation only, with CLOCK_MONOTONIC (vDSO), so they
  * include every kernel wait the operation had, per-VMA locks included.
  */
@@ -252,7 +253,6 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 	int64_t stride = op->arg.fault.stride;
 	volatile uint64_t i = 0;
 	sigjmp_buf jb;
-	uint64_t s;
 	int sig;
 
 	if (!base) {
@@ -266,19 +266,15 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 		return sig == SIGBUS ? -MMR_XF_BUS : -MMR_XF_SEGV;
 	}
 	touch_jmp = &jb;
-	/*
-	 * One clock read per page: a page's start is the previous one's end,
-	 * so the few tens of ns of bookkeeping between two touches count with
-	 * the next page. Where reading the clock is a system call (a virtual
-	 * machine whose TSC the kernel does not trust), a second read per
-	 * page would cost as much as the fault.
-	 */
-	s = now();
 	for (; i < pc->len; i++, tc->done++) {
 		volatile char *a = (volatile char *)(p + (int64_t)i * stride);
-		uint64_t e;
+		uint64_t s, e;
 
-		/* Spread the pages over the recorded duration of the run. */
+		s = now();
+		/*
+		 * Spread the pages over the recorded duration of the run (the
+		 * clock read above serves both: one read less per page).
+		 */
 		if (tc->pace && tc->total > 1) {
 			double frac = (double)tc->done / (double)(tc->total - 1);
 			uint64_t want = intended(op->ts + (uint64_t)(frac * (op->last - op->ts)));
@@ -295,7 +291,6 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 			(void)*a;
 		e = now();
 		sample(tc->c, MMR_POP_FAULT, e - s);
-		s = e;
 	}
 	touch_jmp = NULL;
 	return 0;

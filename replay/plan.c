@@ -564,7 +564,7 @@ static int ev_exit(struct builder *b, const struct mmr_event *ev)
 	return 0;
 }
 
-/* Whether no task of t's process has an op yet. */
+/* Whether no task of t's process has an op yet (a scan: ask only when it matters). */
 static bool process_idle(const struct builder *b, uint32_t t)
 {
 	uint32_t leader = b->p->tasks[t].leader;
@@ -591,7 +591,7 @@ static int ev_exec(struct builder *b, const struct mmr_event *ev)
 	 * drop_unused_files). Every replay process would otherwise carry
 	 * their descriptors.
 	 */
-	if (process_idle(b, t)) {
+	if (b->bt[b->p->tasks[t].leader].nsetup && process_idle(b, t)) {
 		b->bt[b->p->tasks[t].leader].nsetup = 0;
 		mmr_mm_release(mm_of(b, t));
 	}
