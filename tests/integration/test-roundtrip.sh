@@ -6,10 +6,11 @@
 # - every recorded op is replayed (fidelity: ops_replayed == ops_recorded,
 #   ops_failed == 0), the mprotects one for one;
 # - mprotect's mmap_lock write hold, the lock the program exercises, has
-#   the same median in the replay as in the recording (within 25%): the
-#   recorded p50 comes from the trace's lock lines (ev lock, mode write,
-#   kind hold, op mprotect), the replayed one from the result
-#   (source mmap_lock, mode write, kind hold, op mprotect).
+#   the same quartiles in the replay as in the recording (p25 and p75
+#   within 25%, median over three record/replay pairs): the recorded ones
+#   come from the trace's lock lines (ev lock, mode write, kind hold, op
+#   mprotect), the replayed ones from the result's histogram (source
+#   mmap_lock, mode write, kind hold, op mprotect).
 # Both sides are measured the same way (mmap_lock tracepoints through the
 # same recorder, every event group on), so the tracing overhead inside the
 # hold is the same on both sides.
@@ -49,16 +50,36 @@ grep -q "^rounds $ROUNDS mprotects $((2 * ROUNDS)) " wl.out || fail "workload ou
 grep -q "LOST EVENTS" rec.err && fail "the recording lost events: $(grep LOST rec.err)"
 "$M" validate -q rt.jsonl || fail "the trace does not validate"
 
-cat >p50.py <<'EOF'
+cat >q.py <<'EOF'
 import json, sys
 
-def p50(v):
+# The write holds are two populations, one per call of each round (the
+# split to read-only and the merge back), microseconds apart: the p50
+# sits on the edge between them and jumps from one to the other. Each
+# quartile falls inside one population.
+def quartiles(v):
     v = sorted(v)
-    return v[(len(v) - 1) // 2] if v else 0
+    return [v[(len(v) - 1) * k // 4] if v else 0 for k in (1, 3)]
+
+def bucket_low(i):
+    # lib/hist-geometry.h: 256 exact buckets, then 128 per octave
+    if i < 256:
+        return i
+    octave, sub = 8 + (i - 256) // 128, 128 + (i - 256) % 128
+    return sub << (octave - 7)
+
+def hist_quartiles(h):
+    out, seen = [], 0
+    want = [(h['count'] - 1) * k // 4 for k in (1, 3)]
+    for i, n in h['buckets']:
+        while want and seen + n > want[0]:
+            out.append(bucket_low(i))
+            want.pop(0)
+        seen += n
+    return out + [0] * len(want)
 
 what = sys.argv[1]
 if what == 'trace':
-    ops = ('mmap', 'munmap', 'mremap', 'mprotect', 'madvise', 'brk')
     holds, n_mprotect = [], 0
     for line in open(sys.argv[2]):
         e = json.loads(line)
@@ -67,8 +88,8 @@ if what == 'trace':
         if (e['ev'] == 'lock' and e['mode'] == 'write' and e['kind'] == 'hold'
                 and e['op'] == 'mprotect'):
             holds.append(e['dur'])
-    print(n_mprotect, len(holds), p50(holds))
-else:
+    print(n_mprotect, len(holds), *quartiles(holds))
+elif what == 'result':
     r = json.load(open(sys.argv[2]))
     s = r['summary']
     f = s['fidelity']
@@ -76,38 +97,58 @@ else:
          and l['mode'] == 'write' and l['kind'] == 'hold' and l['op'] == 'mprotect']
     n_mprotect = sum(o['hist']['count'] for o in s['ops'] if o['op'] == 'mprotect')
     print(f['ops_recorded'], f['ops_replayed'], f['ops_failed'], n_mprotect,
-          h[0]['count'] if h else 0, h[0]['p50'] if h else 0, json.dumps(f['failures']))
+          h[0]['count'] if h else 0, *(hist_quartiles(h[0]) if h else [0, 0]),
+          json.dumps(f['failures']))
+else:
+    # "rec-p25 rec-p75 rep-p25 rep-p75" per pair: median ratio per quartile
+    v = [int(x) for x in sys.argv[2:]]
+    r1 = sorted(v[k + 2] / v[k] for k in range(0, len(v), 4))
+    r3 = sorted(v[k + 3] / v[k + 1] for k in range(0, len(v), 4))
+    m = len(r1) // 2
+    print('%.3f %.3f %s %s' % (r1[m], r3[m], ','.join('%.3f' % x for x in r1),
+                               ','.join('%.3f' % x for x in r3)))
 EOF
-set -- $(python3 p50.py trace rt.jsonl)
-rec_mprotect=$1 rec_holds=$2 rec_p50=$3
-[ "$rec_mprotect" -ge $((2 * ROUNDS)) ] || fail "only $rec_mprotect mprotects recorded"
-[ "$rec_holds" -ge $((2 * ROUNDS)) ] || fail "only $rec_holds mprotect write holds recorded"
-# The recorded p50 is one run on a shared machine (a burst of load once
-# moved it by 35%): compare against the median of three recordings.
-p50s=$rec_p50
-for i in 2 3; do
-	"$M" record -q -o rt$i.jsonl -- "$WL" -n "$ROUNDS" >/dev/null 2>rec$i.err ||
-		fail "record $i: exit $?: $(tail -3 rec$i.err)"
-	set -- $(python3 p50.py trace rt$i.jsonl)
-	p50s="$p50s $3"
+
+# A quartile of a few microseconds moves by a third between runs on a
+# shared machine (idle states, steal time, neighbours' cache pressure):
+# each replay is compared with the recording taken just before it, and
+# the median over three such pairs decides. Fidelity is checked on each.
+pair() { # $1: pair number; adds "rec-p25 rec-p75 rep-p25 rep-p75" to $pairs
+	i=$1
+	if [ "$i" != 1 ]; then
+		"$M" record -q -o rt$i.jsonl -- "$WL" -n "$ROUNDS" >/dev/null 2>rec$i.err ||
+			fail "record $i: exit $?: $(tail -3 rec$i.err)"
+		grep -q "LOST EVENTS" rec$i.err && fail "recording $i lost events"
+	else
+		cp rt.jsonl rt1.jsonl
+	fi
+	set -- $(python3 q.py trace rt$i.jsonl)
+	rec_mprotect=$1 rec_holds=$2 rec_q1=$3 rec_q3=$4
+	[ "$rec_mprotect" -ge $((2 * ROUNDS)) ] || fail "only $rec_mprotect mprotects recorded ($i)"
+	[ "$rec_holds" -ge $((2 * ROUNDS)) ] || fail "only $rec_holds mprotect write holds recorded ($i)"
+	"$M" replay rt$i.jsonl -o rt$i.json >rep$i.out 2>rep$i.err ||
+		fail "replay $i: exit $?: $(tail -3 rep$i.err)"
+	"$M" validate -q rt$i.json || fail "result $i does not validate"
+	set -- $(python3 q.py result rt$i.json)
+	ops_rec=$1 ops_rep=$2 ops_failed=$3 rep_mprotect=$4 rep_holds=$5 rep_q1=$6 rep_q3=$7
+	shift 7
+	[ "$ops_rec" -gt "$rec_mprotect" ] || fail "the plan has $ops_rec ops for $rec_mprotect recorded mprotects"
+	[ "$ops_rep" = "$ops_rec" ] || fail "ops replayed $ops_rep != recorded $ops_rec ($i)"
+	[ "$ops_failed" = 0 ] || fail "$ops_failed ops failed ($i): $*"
+	[ "$rep_mprotect" = "$rec_mprotect" ] || fail "mprotects replayed $rep_mprotect != recorded $rec_mprotect ($i)"
+	[ "$rep_holds" -ge "$rec_mprotect" ] || fail "only $rep_holds mprotect write holds measured in replay $i"
+	echo "   pair $i: ops $ops_rep of $ops_rec replayed, $ops_failed failed, mprotect $rep_mprotect of $rec_mprotect;" \
+		"write hold p25/p75 recorded $rec_q1/$rec_q3 ns, replayed $rep_q1/$rep_q3 ns"
+	pairs="$pairs $rec_q1 $rec_q3 $rep_q1 $rep_q3"
+}
+
+echo "2. replay it on this kernel, as recorded: three record/replay pairs"
+pairs=""
+for i in 1 2 3; do
+	pair $i
 done
-rec_p50=$(echo $p50s | tr ' ' '\n' | sort -n | sed -n 2p)
-echo "   recorded p50s: $p50s ns (median $rec_p50)"
-
-echo "2. replay it on this kernel, as recorded"
-"$M" replay rt.jsonl -o rt.json >rep.out 2>rep.err || fail "replay: exit $?: $(tail -3 rep.err)"
-"$M" validate -q rt.json || fail "the result does not validate"
-set -- $(python3 p50.py result rt.json)
-ops_rec=$1 ops_rep=$2 ops_failed=$3 rep_mprotect=$4 rep_holds=$5 rep_p50=$6
-shift 6
-[ "$ops_rec" -gt "$rec_mprotect" ] || fail "the plan has $ops_rec ops for $rec_mprotect recorded mprotects"
-[ "$ops_rep" = "$ops_rec" ] || fail "ops replayed $ops_rep != recorded $ops_rec"
-[ "$ops_failed" = 0 ] || fail "$ops_failed ops failed: $*"
-[ "$rep_mprotect" = "$rec_mprotect" ] || fail "mprotects replayed $rep_mprotect != recorded $rec_mprotect"
-[ "$rep_holds" -ge "$rec_mprotect" ] || fail "only $rep_holds mprotect write holds measured in the replay"
-
-echo "   ops: $ops_rep of $ops_rec replayed, $ops_failed failed; mprotect $rep_mprotect of $rec_mprotect"
-echo "   mmap_lock write hold in mprotect, p50: recorded $rec_p50 ns ($rec_holds samples), replayed $rep_p50 ns ($rep_holds samples), ratio $(python3 -c "print('%.3f' % ($rep_p50 / $rec_p50))")"
-python3 -c "import sys; sys.exit(0 if abs($rep_p50 - $rec_p50) <= 0.25 * $rec_p50 else 1)" ||
-	fail "replayed p50 $rep_p50 ns is not within 25% of the recorded $rec_p50 ns"
+set -- $(python3 q.py ratios $pairs)
+echo "   mmap_lock write hold in mprotect, replayed/recorded: p25 $1 (pairs $3), p75 $2 (pairs $4)"
+python3 -c "import sys; sys.exit(0 if abs($1 - 1) <= 0.25 and abs($2 - 1) <= 0.25 else 1)" ||
+	fail "replayed write hold quartiles not within 25% of the recorded ones (p25 ratio $1, p75 ratio $2)"
 echo "PASS"
