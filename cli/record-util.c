@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -139,12 +141,65 @@ pid_t mmr_spawn_held(int (*fn)(void *arg), void *arg, int *gate)
 	return pid;
 }
 
+/*
+ * The held child of `record -- CMD` (ro->exec_pid), traced since before its
+ * release: wait until it has exec'd and stands still at the exec, so that
+ * its maps, read into the header, are the program's own image. Returns 1
+ * when it is stopped there (the caller detaches it), 0 when it is not
+ * (exec failed and it exited: child_done; or it stopped for a signal
+ * first: then it is detached with the signal, and the recording goes on
+ * without its image).
+ */
+static int await_exec(struct mmr_record_job *j)
+{
+	for (;;) {
+		int st;
+
+		if (waitpid(j->child, &st, 0) < 0) {
+			if (errno == EINTR)
+				continue;	/* a signal for us is one for it too: it stops */
+			return 0;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			j->child_done = true;
+			j->child_status = st;
+			return 0;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+			return 1;
+		/* a group stop (event stop) or a signal on its way: let it be */
+		ptrace(PTRACE_DETACH, j->child, NULL, (void *)(long)((st >> 16) ? 0 : WSTOPSIG(st)));
+		return 0;
+	}
+}
+
+/* Release the held child; for `record -- CMD`, see it through its exec. */
+static int release_child(struct mmr_record_job *j, bool *at_exec)
+{
+	/* EXITKILL: should the recorder die before detaching, the child dies too */
+	bool traced = j->ro->exec_pid == j->child &&
+		      ptrace(PTRACE_SEIZE, j->child, NULL,
+			     (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)) == 0;
+
+	if (write(*j->gate, "g", 1) != 1) {
+		errorf("record: cannot start %s", j->what ? j->what : "the command");
+		return -1;
+	}
+	close(*j->gate);
+	*j->gate = -1;
+	*at_exec = traced && await_exec(j) == 1;
+	return 0;
+}
+
 int mmr_record_job_run(struct mmr_record_job *j)
 {
 	struct mmr_record_out out = { 0 };
 	struct mmr_recorder *rec = NULL;
 	uint64_t t0, deadline = 0;
-	int ret = EXIT_FAIL;
+	int ret = EXIT_FAIL, opened;
+	bool at_exec = false;
 
 	rec = mmr_recorder_new(j->ro);
 	if (!rec) {
@@ -155,21 +210,23 @@ int mmr_record_job_run(struct mmr_record_job *j)
 		ret = lib_error("record");
 		goto out;
 	}
-	if (mmr_record_out_open(&out, rec, j->output, j->zstd, j->cmdline, j->ro->hash_paths,
-				false) < 0) {
+	/* Release the child now that every event is armed. */
+	if (j->gate && *j->gate >= 0 && release_child(j, &at_exec) < 0)
+		goto out;
+	if (at_exec)
+		mmr_recorder_exec_stopped(rec);
+	opened = mmr_record_out_open(&out, rec, j->output, j->zstd, j->cmdline,
+				     j->ro->hash_paths, false);
+	if (at_exec) {
+		if (opened < 0)
+			kill(j->child, SIGKILL);	/* no trace: it never runs */
+		ptrace(PTRACE_DETACH, j->child, NULL, NULL);
+	}
+	if (opened < 0) {
 		ret = lib_error("record");
 		goto out;
 	}
 	mmr_record_report_missing(rec, stderr);
-	if (j->gate && *j->gate >= 0) {
-		/* Release the child now that every event is armed. */
-		if (write(*j->gate, "g", 1) != 1) {
-			errorf("record: cannot start %s", j->what ? j->what : "the command");
-			goto out;
-		}
-		close(*j->gate);
-		*j->gate = -1;
-	}
 	t0 = mmr_now_ns();
 	if (j->duration)
 		deadline = t0 + (uint64_t)(j->duration * 1e9);

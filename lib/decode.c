@@ -294,6 +294,7 @@ struct mmr_decoder {
 	char *cgroup;
 	int32_t self_pid;
 	int32_t exec_pid;
+	bool exec_in_header;		/* exec_pid's starting exec: no event */
 	int32_t *follow;		/* followed processes at the start; NULL: all */
 	unsigned nfollow;
 	uint64_t page_mask;
@@ -1100,6 +1101,7 @@ static int do_exec(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uint8
 	const char *base;
 	struct mmr_event ev;
 	struct task *t;
+	bool starting = false;
 
 	if (off >= size)
 		len = 0;
@@ -1130,7 +1132,10 @@ static int do_exec(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uint8
 		}
 	}
 	t->pid = pid;
-	t->mbits |= M_EXEC;	/* the program to record starts here */
+	if (!(t->mbits & M_EXEC)) {
+		t->mbits |= M_EXEC;	/* the program to record starts here */
+		starting = d->exec_in_header;
+	}
 	mmr_coalesce_break(d->c, &t->run);
 	t->in_fault = false;
 	base = strrchr(file, '/');
@@ -1148,7 +1153,7 @@ static int do_exec(struct mmr_decoder *d, unsigned cpu, uint64_t ts, const uint8
 		if (in >= 0)
 			t->mbits = in ? (t->mbits | M_CG) : (t->mbits & ~M_CG);
 	}
-	if (!tmatch(t))
+	if (!tmatch(t) || starting)
 		return 0;
 	memset(&ev, 0, sizeof(ev));
 	fill_head(&ev, MMR_EV_EXEC, t);
@@ -1695,6 +1700,11 @@ int mmr_decoder_stack_event(struct mmr_decoder *d, uint32_t id, struct mmr_event
 void mmr_decoder_new_segment(struct mmr_decoder *d)
 {
 	d->gen++;
+}
+
+void mmr_decoder_exec_in_header(struct mmr_decoder *d)
+{
+	d->exec_in_header = true;
 }
 
 void mmr_decoder_add_stats(const struct mmr_decoder *d, struct mmr_recorder_stats *st)

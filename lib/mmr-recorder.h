@@ -165,6 +165,16 @@ void mmr_recorder_get_stats(const struct mmr_recorder *r, struct mmr_recorder_st
  * they are now (call right after mmr_recorder_start so nothing is missed).
  */
 int mmr_recorder_fill_header(struct mmr_recorder *r, struct mmr_trace_header *h);
+
+/*
+ * exec_pid has just exec'd and is stopped there (the caller traces it):
+ * its maps now are the program's own image (binary, interpreter, stack),
+ * which no recorded system call creates. From here on the header carries
+ * them, and the exec event itself stays out of the trace, so a replay
+ * starts the process with that image in place as for `record -p`. Call
+ * before mmr_recorder_fill_header and before reading events.
+ */
+void mmr_recorder_exec_stopped(struct mmr_recorder *r);
 /* Fill f->ncpus, f->lost (allocated, freed by mmr_trace_footer_release),
  * f->end_ns, f->duration_ns. Counts are left to the writer. */
 int mmr_recorder_fill_footer(struct mmr_recorder *r, struct mmr_trace_footer *f);
@@ -285,6 +295,8 @@ void mmr_decoder_add_stats(const struct mmr_decoder *d, struct mmr_recorder_stat
 int mmr_decoder_stack_event(struct mmr_decoder *d, uint32_t id, struct mmr_event *ev);
 /* A new output segment begins: stacks are defined again on first use. */
 void mmr_decoder_new_segment(struct mmr_decoder *d);
+/* exec_pid's starting exec is in the header (mmr_recorder_exec_stopped): drop it. */
+void mmr_decoder_exec_in_header(struct mmr_decoder *d);
 /*
  * Load /proc/kallsyms now (~0.1 s of CPU, mostly the kernel formatting it)
  * rather than at the first contention stack, in the middle of a recording.

@@ -96,6 +96,7 @@ struct mmr_recorder {
 	unsigned npids;
 	int32_t *procs;			/* followed processes at start */
 	int32_t exec_pid;		/* see mmr_recorder_opts */
+	bool exec_stopped;		/* exec_pid's maps are its program's */
 	unsigned nprocs;
 	bool system_wide, hash_paths;
 	char *comm_re, *cgroup;
@@ -1103,6 +1104,14 @@ static bool proc_selected(struct mmr_recorder *r, int32_t pid)
 	return true;
 }
 
+void mmr_recorder_exec_stopped(struct mmr_recorder *r)
+{
+	if (!r || !r->exec_pid)
+		return;
+	r->exec_stopped = true;
+	mmr_decoder_exec_in_header(r->d);
+}
+
 int mmr_recorder_fill_header(struct mmr_recorder *r, struct mmr_trace_header *h)
 {
 	if (!r || !h)
@@ -1137,7 +1146,7 @@ int mmr_recorder_fill_header(struct mmr_recorder *r, struct mmr_trace_header *h)
 	/* initial maps of the traced processes */
 	if (!r->system_wide) {
 		for (unsigned i = 0; i < r->nprocs; i++)
-			if (r->procs[i] != r->exec_pid &&
+			if ((r->procs[i] != r->exec_pid || r->exec_stopped) &&
 			    mmr_trace_header_add_maps(h, r->procs[i], r->hash_paths) < 0) {
 				if (mmr_errcode() == MMR_E_NOMEM)
 					return -1;

@@ -20,14 +20,22 @@ grep -q '"missing_events":\["syscalls:sys_enter_mprotect","lock:contention_begin
 grep -q '"ev":"fault"' "$T/m.jsonl" && ok "the rest is recorded" || not_ok "the rest is recorded"
 no_instance && ok "no instance left" || not_ok "no instance left"
 # The held child's life before exec is the recorder's, not the program's:
-# the command's first event is its exec, and the header has no maps for it.
-python3 - "$T/m.jsonl" <<'PY' && ok "-- CMD: the trace starts at the exec" || not_ok "-- CMD: the trace starts at the exec"
+# the recorder sees it through its exec (stopped there under ptrace) and
+# the header holds the program's own image for it, the binary and the
+# stack, none of mmreplay's maps; the exec itself is not an event.
+expect_rc 0 "record --keep-paths -- CMD" -- "$MMREPLAY" record -q --keep-paths -o "$T/k.jsonl" -- "$WORKLOAD" -n 1 -s 0.1
+python3 - "$T/k.jsonl" "$(readlink -f "$WORKLOAD")" "$(readlink -f "$MMREPLAY")" <<'PY' &&
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-pid = lines[1]['pid']
-first = next(e for e in lines[1:] if e.get('pid') == pid)
-sys.exit(0 if first['ev'] == 'exec' and not any(m['pid'] == pid for m in lines[0]['maps']) else 1)
+pid = lines[0]['filters']['pids'][0]
+maps = [m for p in lines[0]['maps'] if p['pid'] == pid for m in p['maps']]
+files = {m['file'] for m in maps}
+ok = (sys.argv[2] in files and '[stack]' in files and sys.argv[3] not in files
+      and not any(e['ev'] == 'exec' and e.get('pid') == pid for e in lines[1:]))
+sys.exit(0 if ok else 1)
 PY
+	ok "-- CMD: the header has the program's image, no exec event" ||
+	not_ok "-- CMD: the header has the program's image, no exec event"
 
 # 2. no privilege: exit 4, one line that says what to do
 if command -v setpriv >/dev/null; then
