@@ -7,7 +7,7 @@
 #   ops_failed == 0), the mprotects one for one;
 # - mprotect's mmap_lock write hold, the lock the program exercises, has
 #   the same p50 (and p25, p75) in the replay as in the recording, within
-#   25%, median over three record/replay pairs: the recorded ones come
+#   25%, median over five record/replay pairs: the recorded ones come
 #   from the trace's lock lines (ev lock, mode write, kind hold, op
 #   mprotect), the replayed ones from the result's histogram (source
 #   mmap_lock, mode write, kind hold, op mprotect).
@@ -97,7 +97,7 @@ elif what == 'result':
           json.dumps(f['failures']))
 else:
     # per pair "recorded p25 p50 p75 replayed p25 p50 p75": for each
-    # quartile, the median replayed/recorded ratio, then the three ratios
+    # quartile, the median replayed/recorded ratio, then the ratios of the pairs
     v = [int(x) for x in sys.argv[2:]]
     out = []
     for q in range(3):
@@ -109,7 +109,7 @@ EOF
 # A quartile of a few microseconds moves by a third between runs on a
 # shared machine (idle states, steal time, neighbours' cache pressure):
 # each replay is compared with the recording taken just before it, and
-# the median over three such pairs decides. Fidelity is checked on each.
+# the median over five such pairs decides. Fidelity is checked on each.
 pair() { # $1: pair number; adds the recorded and replayed quartiles to $pairs
 	i=$1
 	if [ "$i" != 1 ]; then
@@ -139,9 +139,9 @@ pair() { # $1: pair number; adds the recorded and replayed quartiles to $pairs
 	pairs="$pairs $rec_q $rep_q"
 }
 
-echo "2. replay it on this kernel, as recorded: three record/replay pairs"
+echo "2. replay it on this kernel, as recorded: five record/replay pairs"
 pairs=""
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
 	pair $i
 done
 set -- $(python3 q.py ratios $pairs)
