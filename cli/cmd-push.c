@@ -60,22 +60,11 @@ int cmd_push(int argc, char **argv)
 	const struct mmr_cmd *cmd = mmr_find_cmd("push");
 	unsigned long tries = PUSH_TRIES, timeout = 60;
 	int c, ret = EXIT_OK;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "n:t:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n':
-			errno = 0;
-			tries = strtoul(optarg, &end, 10);
-			if (errno || *end || !tries || tries > 100)
-				die_usage(cmd, "--tries wants a number from 1 to 100, not '%s'", optarg);
-			break;
-		case 't':
-			errno = 0;
-			timeout = strtoul(optarg, &end, 10);
-			if (errno || *end || !timeout || timeout > 3600)
-				die_usage(cmd, "--timeout wants seconds from 1 to 3600, not '%s'", optarg);
-			break;
+		case 'n': tries = arg_range(cmd, "--tries", optarg, 1, 100, "a number"); break;
+		case 't': timeout = arg_range(cmd, "--timeout", optarg, 1, 3600, "seconds"); break;
 		default:
 			die_usage(cmd, "unknown option");
 		}

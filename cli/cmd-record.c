@@ -123,7 +123,10 @@ int cmd_record(int argc, char **argv)
 		}
 		case 'z': zstd = true; break;
 		case 'K': ro.hash_paths = false; break;
-		case 'b': ro.buffer_kb = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'b':
+			ro.buffer_kb = (unsigned)arg_range(cmd, "--buffer-kb", optarg, 64, 4u << 20,
+							   "KiB");
+			break;
 		case 'q': quiet = true; break;
 		default: die_usage(cmd, "unknown option");
 		}

@@ -243,10 +243,7 @@ int cmd_replay(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RUNS:
-			errno = 0;
-			runs = (unsigned)strtoul(optarg, &end, 10);
-			if (errno || *end || !runs || runs > 100000)
-				die_usage(cmd, "--runs wants a number from 1 to 100000, not '%s'", optarg);
+			runs = (unsigned)arg_range(cmd, "--runs", optarg, 1, 100000, "a number");
 			break;
 		case O_SPEED:
 			eo.speed = strtod(optarg, &end);

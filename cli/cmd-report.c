@@ -201,15 +201,9 @@ int cmd_report(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 't': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || v <= 0)
-				die_usage(cmd, "--top takes a positive number");
-			top = (unsigned)v;
+		case 't':
+			top = (unsigned)arg_range(cmd, "--top", optarg, 1, 1000000, "a number");
 			break;
-		}
 		default:
 			die_usage(cmd, "unknown option");
 		}

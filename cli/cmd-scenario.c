@@ -158,7 +158,10 @@ static int scenario_run(int argc, char **argv)
 			if (mmr_evgroups_parse(optarg, &ro.groups) < 0)
 				die_usage(cmd, "%s", mmr_strerror());
 			break;
-		case 'b': ro.buffer_kb = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'b':
+			ro.buffer_kb = (unsigned)arg_range(cmd, "--buffer-kb", optarg, 64, 4u << 20,
+							   "KiB");
+			break;
 		case 'z': zstd = true; break;
 		case 'K': ro.hash_paths = false; break;
 		case 'q': quiet = true; break;

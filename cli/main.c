@@ -3,6 +3,7 @@
  * mmreplay: one command table, git/trace-cmd style. Adding a command means
  * a line here, a cmd-<name>.c, and a section in docs/mmreplay.1.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,19 @@ void die_usage(const struct mmr_cmd *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'mmreplay %s --help')\n", cmd->name);
 	exit(EXIT_USAGE);
+}
+
+unsigned long arg_range(const struct mmr_cmd *cmd, const char *opt, const char *s,
+			unsigned long lo, unsigned long hi, const char *what)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < lo || v > hi)
+		die_usage(cmd, "%s wants %s from %lu to %lu, not '%s'", opt, what, lo, hi, s);
+	return v;
 }
 
 int lib_error(const char *what)

@@ -27,6 +27,12 @@ const struct mmr_cmd *mmr_find_cmd(const char *name);
 /* Printing helpers for commands: "mmreplay CMD: msg" on stderr. */
 void die_usage(const struct mmr_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+/*
+ * An option's whole-number value from lo to hi, or die_usage with
+ * "OPT wants WHAT from LO to HI, not 'S'" (what: "a number", "seconds").
+ */
+unsigned long arg_range(const struct mmr_cmd *cmd, const char *opt, const char *s,
+			unsigned long lo, unsigned long hi, const char *what);
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the library's last error and return the exit code that fits it. */
 int lib_error(const char *what);
