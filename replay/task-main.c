@@ -63,33 +63,30 @@ static void *map_fd(int fd, size_t len, int prot, bool keep)
 }
 
 /*
- * Give this program's code and the vDSO an anon_vma, so that fork copies
- * their page table entries: a replayed child then runs without faulting
- * its code back in (4-5 faults per child otherwise, which the recorded
- * child did not take: its code faults are in the trace and replayed on
- * their own). Writing one byte of each through /proc/self/mem, as a
- * debugger sets a breakpoint, does it without ever making them writable;
- * the byte written is the one already there. Best effort: a kernel or
+ * Give the vDSO an anon_vma, so that fork copies its page table entries
+ * (two pages): a replayed child reads the clock around every op and
+ * would otherwise fault the vDSO back in first, a fault the recorded
+ * child did not take. Writing one byte, unchanged, through
+ * /proc/self/mem (as a debugger sets a breakpoint) does it without ever
+ * making it writable. Not this program's code: with an anon_vma there,
+ * fork copied all ~180 of its entries under the parent's mmap_lock and
+ * every exit tore them down again, more than the one fault a child takes
+ * on the code packed for it (task-hot.ld). Best effort: a kernel or
  * policy that refuses leaves things as they were.
  */
-static void inherit_code_ptes(void)
+static void inherit_vdso_ptes(void)
 {
-	int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-	const volatile unsigned char *at[2] = {
-		(const volatile unsigned char *)(uintptr_t)&inherit_code_ptes,
-		(const volatile unsigned char *)(uintptr_t)getauxval(AT_SYSINFO_EHDR),
-	};
+	const volatile unsigned char *at = (const volatile unsigned char *)(uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	unsigned char b;
+	int fd;
 
+	if (!at)
+		return;
+	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	for (unsigned i = 0; i < 2; i++) {
-		unsigned char b;
-
-		if (!at[i])
-			continue;
-		b = *at[i];
-		(void)!pwrite(fd, &b, 1, (off_t)(uintptr_t)at[i]);	/* refused: nothing changed */
-	}
+	b = *at;
+	(void)!pwrite(fd, &b, 1, (off_t)(uintptr_t)at);	/* refused: nothing changed */
 	close(fd);
 }
 
@@ -131,6 +128,6 @@ int main(int argc, char **argv)
 	plan.shared = pm;
 	plan.shared_fd = -1;
 	mmr_xrt_init(bt, ctl_fd, &plan);
-	inherit_code_ptes();
+	inherit_vdso_ptes();
 	mmr_xtask_root((uint32_t)task, (pid_t)pgid);
 }
