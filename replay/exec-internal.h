@@ -108,6 +108,8 @@ struct mmr_xrt {
 	pthread_t *threads;
 	uint8_t *created;
 	uint32_t ncreated;		/* entries set in created (0: skip the scans) */
+	/* hdr->t0, copied at the go: a forked child reads no shared page for it */
+	uint64_t t0;
 };
 
 extern struct mmr_xrt mmr_xrt;

@@ -98,6 +98,12 @@ struct reap {
 	pid_t pid;
 };
 
+/* Where a region is in this replay, as a parent hands it to a child. */
+struct tbase {
+	uint32_t region;
+	uint64_t base;
+};
+
 /*
  * A running task: where it reads its plan and where it reports. It lives
  * on the task's stack, so a replayed child touches no page its parent did
@@ -114,6 +120,8 @@ struct tctx {
 	const struct mmr_plan_piece *pieces;	/* indexed by op->piece */
 	struct mmr_xtask *x;		/* the shared counters, or &rec */
 	struct mmr_xtask rec;
+	const struct tbase *bases;	/* nbases of them, from the parent (see tcopy) */
+	unsigned nbases;
 	unsigned nreaps;
 	unsigned unwaited;		/* children forked and not in reaps */
 	struct reap *reaps;		/* REAP_MAX, on run_task's stack when it forks */
@@ -194,10 +202,10 @@ static int wait_until(uint64_t abs)
 		uint64_t n = now(), d;
 		struct timespec ts;
 
-		if (mmr_xrt.hdr->abort)
-			return -1;
 		if (n >= abs)
 			return 0;
+		if (mmr_xrt.hdr->abort)
+			return -1;
 		d = abs - n;
 		if (d > PARENT_CHECK_NS) {
 			d = PARENT_CHECK_NS;
@@ -212,7 +220,7 @@ static int wait_until(uint64_t abs)
 
 static uint64_t intended(uint64_t ts)
 {
-	return mmr_xrt.hdr->t0 + (uint64_t)((double)ts / mmr_xrt.speed);
+	return mmr_xrt.t0 + (uint64_t)((double)ts / mmr_xrt.speed);
 }
 
 static void on_fatal(int sig, siginfo_t *si, void *uc)
@@ -225,9 +233,18 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 	raise(sig);
 }
 
-static uint64_t region_base(uint32_t region)
+/*
+ * Where region is mapped (0: not yet). The parent's copy first: a region
+ * is mapped once, so once known its base never changes.
+ */
+static uint64_t region_base(const struct tctx *c, uint32_t region)
 {
-	return region == MMR_PLAN_NONE ? 0 : mmr_xrt.base[region];
+	if (region == MMR_PLAN_NONE)
+		return 0;
+	for (unsigned i = 0; i < c->nbases; i++)
+		if (c->bases[i].region == region)
+			return c->bases[i].base;
+	return mmr_xrt.base[region];
 }
 
 /* ---- operations: 0 or a failure code (errno, or -MMR_XF_*) ---- */
@@ -248,7 +265,7 @@ struct touch {
 static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 {
 	const struct mmr_plan_op *op = tc->op;
-	uint64_t base = region_base(pc->region);
+	uint64_t base = region_base(tc->c, pc->region);
 	char *p = (char *)(uintptr_t)(base + pc->off);
 	int64_t stride = op->arg.fault.stride;
 	volatile uint64_t i = 0;
@@ -352,8 +369,8 @@ static int do_mmap(struct tctx *c, const struct mmr_plan_op *op)
 	 * Fixed only inside a region this replay mapped. Else the recorded
 	 * address is a hint (see rec_hint).
 	 */
-	if (op->arg.mmap.fixed && op->npieces == 1 && region_base(pc->region)) {
-		hint = (void *)(uintptr_t)(region_base(pc->region) + pc->off);
+	if (op->arg.mmap.fixed && op->npieces == 1 && region_base(c, pc->region)) {
+		hint = (void *)(uintptr_t)(region_base(c, pc->region) + pc->off);
 		flags |= (op->arg.mmap.flags & MAP_FIXED) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
 	} else {
 		hint = rec_hint(&mmr_xrt.plan->regions[op->arg.mmap.region]);
@@ -404,7 +421,7 @@ static int do_range(struct tctx *c, const struct mmr_plan_op *op)
 		return op->unresolved ? -MMR_XF_UNMAPPED : 0;
 	s = now();
 	for (uint32_t k = 0; k < op->npieces; k++) {
-		uint64_t base = region_base(pc[k].region);
+		uint64_t base = region_base(c, pc[k].region);
 
 		if (!base) {
 			/* exec takes down what exists; a region never created is no failure */
@@ -428,7 +445,7 @@ static int do_mremap(struct tctx *c, const struct mmr_plan_op *op)
 	uint64_t base, s, e;
 	void *r;
 
-	if (!op->npieces || !(base = region_base(pc->region)))
+	if (!op->npieces || !(base = region_base(c, pc->region)))
 		return -MMR_XF_UNMAPPED;
 	s = now();
 	r = mremap((void *)(uintptr_t)(base + pc->off), op->arg.mremap.old_len,
@@ -448,7 +465,7 @@ static int do_mremap(struct tctx *c, const struct mmr_plan_op *op)
  */
 static int do_brk(struct tctx *c, const struct mmr_plan_op *op)
 {
-	uint64_t base = region_base(op->arg.brk.region), o = op->arg.brk.old_off,
+	uint64_t base = region_base(c, op->arg.brk.region), o = op->arg.brk.old_off,
 		 n = op->arg.brk.new_off, s, e;
 	void *r = NULL;
 
@@ -477,13 +494,18 @@ static void setup_task(const struct tctx *c);
  * child reads it in its inherited copy of that stack, whose page tables
  * fork copied, where the plan's shared mapping would cost it page faults
  * and page tables of its own. Whether the child counts in place, and,
- * when they fit, its task, its ops and their pieces, renumbered.
+ * when they fit, its task, its ops and their pieces, renumbered, and
+ * where the regions they touch are mapped already (mmr_xrt.base is in
+ * the shared memfd too).
  */
 #define TCOPY_MAX 2048		/* bytes of ops and pieces, at most */
+#define TBASE_MAX 16		/* regions in bases; others are read from mmr_xrt.base */
 
 struct tcopy {
 	bool live, siblings;
 	bool whole;		/* the ops and pieces follow */
+	uint8_t nbases;
+	struct tbase bases[TBASE_MAX];
 	struct mmr_plan_task t;
 	/* t.nops ops, then their pieces */
 };
@@ -500,6 +522,21 @@ static size_t tcopy_len(uint32_t child)
 	return len;
 }
 
+/* Hand region's base to the child, when it is mapped and there is room. */
+static void tbase_add(struct tcopy *cp, uint32_t region)
+{
+	uint64_t b;
+
+	if (region == MMR_PLAN_NONE || cp->nbases == TBASE_MAX)
+		return;
+	for (unsigned i = 0; i < cp->nbases; i++)
+		if (cp->bases[i].region == region)
+			return;
+	b = mmr_xrt.base[region];
+	if (b)
+		cp->bases[cp->nbases++] = (struct tbase){ region, b };
+}
+
 static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
@@ -512,6 +549,7 @@ static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
 	cp->siblings = mmr_xrt.grp[2 * child + 1] > 1;
 	cp->whole = whole;
 	cp->t = *t;
+	cp->nbases = 0;
 	if (!whole)
 		return;
 	for (uint32_t i = 0; i < t->nops; i++) {
@@ -519,7 +557,11 @@ static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
 		memcpy(&pcs[k], &p->pieces[ops[i].piece], ops[i].npieces * sizeof(*pcs));
 		ops[i].piece = k;
 		k += ops[i].npieces;
+		if (ops[i].kind == MMR_POP_BRK)
+			tbase_add(cp, ops[i].arg.brk.region);
 	}
+	for (uint32_t j = 0; j < k; j++)
+		tbase_add(cp, pcs[j].region);
 }
 
 /* Set up task's context; cp: what its parent handed it, NULL for the others. */
@@ -530,6 +572,8 @@ static void tctx_init(struct tctx *c, uint32_t task, const struct tcopy *cp)
 	c->task = task;
 	c->nreaps = 0;
 	c->unwaited = 0;
+	c->bases = cp ? cp->bases : NULL;
+	c->nbases = cp ? cp->nbases : 0;
 	memset(&c->rec, 0, sizeof(c->rec));
 	if (cp) {
 		c->live = cp->live;
@@ -768,7 +812,7 @@ static bool await_region(const struct tctx *c, uint32_t region)
 	const struct mmr_plan_region *r;
 	uint64_t give_up = 0;
 
-	if (region == MMR_PLAN_NONE || mmr_xrt.base[region])
+	if (region == MMR_PLAN_NONE || region_base(c, region))
 		return false;
 	r = &mmr_xrt.plan->regions[region];
 	if (r->origin == MMR_REGION_IMPLICIT) {
@@ -898,8 +942,6 @@ static void run_task(struct tctx *c)
 		bool late;
 		int code;
 
-		if (mmr_xrt.hdr->abort)
-			break;
 		if (!mmr_xrt.closed_loop) {
 			want = intended(op->ts);
 			if (wait_until(want) < 0)
@@ -922,8 +964,14 @@ static void run_task(struct tctx *c)
 			xfail(c, op->kind, code);
 		}
 		x->ops_done++;
+		/*
+		 * The shared header is read now and then, not per op: a forked
+		 * child has no page table entry for it and would fault it in
+		 * (the caller follows an abort with SIGKILL to the whole tree
+		 * anyway; the flag only ends waits sooner).
+		 */
 		if (start > next_check) {
-			if (!parent_alive())
+			if (mmr_xrt.hdr->abort || !parent_alive())
 				break;
 			next_check = start + PARENT_CHECK_NS;
 		}
@@ -1000,6 +1048,7 @@ static int barrier(void)
 			return -1;
 		syscall(SYS_futex, &mmr_xrt.hdr->go, FUTEX_WAIT, 0, &ts, NULL, 0);
 	}
+	mmr_xrt.t0 = mmr_xrt.hdr->t0;
 	return mmr_xrt.hdr->abort ? -1 : 0;
 }
 
