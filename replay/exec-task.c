@@ -817,7 +817,7 @@ static bool await_region(const struct tctx *c, uint32_t region)
 	r = &mmr_xrt.plan->regions[region];
 	if (r->origin == MMR_REGION_IMPLICIT) {
 		/* Stand-in memory: whoever needs it first maps it (one wins the race). */
-		void *m = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+		void *m = mmap(rec_hint(r), r->len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		uint64_t want = 0;
 

@@ -313,6 +313,9 @@ static struct mmr_mm *mm_of(struct builder *b, uint32_t task)
 	return &b->bt[b->p->tasks[task].leader].mm;
 }
 
+#define IMPLICIT_GRAIN (2ull << 20)
+#define USER_TOP (1ull << 56)
+
 /* Regions of the header's initial maps for a process seen for the first time. */
 static int initial_maps(struct builder *b, uint32_t task, int32_t pid)
 {
@@ -330,9 +333,18 @@ static int initial_maps(struct builder *b, uint32_t task, int32_t pid)
 		struct mmr_plan_region *r;
 		uint32_t reg;
 
-		/* [vdso], [vvar], [vsyscall]: the kernel provides its own to every process */
-		if (!strncmp(m->file, "[v", 2))
+		/*
+		 * [vdso], [vvar], [vsyscall]: the kernel provides its own to
+		 * every process. Known as such (region NONE), so the faults the
+		 * program took on them are not replayed on stand-in memory, a
+		 * mapping the program never had.
+		 */
+		if (!strncmp(m->file, "[v", 2)) {
+			if (m->end > m->start && m->end <= USER_TOP &&
+			    mmr_mm_insert(mm, m->start, m->end, MMR_PLAN_NONE, m->start) < 0)
+				return -1;
 			continue;
+		}
 		if (m->end <= m->start || (m->start | m->end) & (b->p->page_size - 1))
 			return mmr_seterr(MMR_E_FORMAT,
 					  "line 1 (header): map %#" PRIx64 "-%#" PRIx64
@@ -404,9 +416,6 @@ static uint32_t task_of(struct builder *b, int32_t pid, int32_t tid)
 	return t;
 }
 
-#define IMPLICIT_GRAIN (2ull << 20)
-#define USER_TOP (1ull << 56)
-
 /*
  * Memory the trace uses but never showed being mapped: the program image
  * and stack an exec creates, processes recorded without their maps. It is
@@ -468,7 +477,9 @@ static int64_t range_pieces(struct builder *b, struct mmr_plan_op *op, struct mm
 			continue;
 		}
 		stop = s->end < end ? s->end : end;
-		if (add_piece(b, op, s->region, cur - s->rec_start, stop - cur) < 0)
+		/* the kernel's own pages ([vdso], ...) are not the replay's to change */
+		if (s->region != MMR_PLAN_NONE &&
+		    add_piece(b, op, s->region, cur - s->rec_start, stop - cur) < 0)
 			return -1;
 		covered += stop - cur;
 		cur = stop;
@@ -600,7 +611,8 @@ static int ev_exec(struct builder *b, const struct mmr_event *ev)
 		return -1;
 	mm = mm_of(b, t);
 	for (unsigned i = 0; i < mm->n; i++)
-		if (add_piece(b, op, mm->segs[i].region, mm->segs[i].start - mm->segs[i].rec_start,
+		if (mm->segs[i].region != MMR_PLAN_NONE &&
+		    add_piece(b, op, mm->segs[i].region, mm->segs[i].start - mm->segs[i].rec_start,
 			      mm->segs[i].end - mm->segs[i].start) < 0)
 			return -1;
 	/* The new program starts with an empty address space. */
@@ -744,6 +756,8 @@ static int ev_mremap(struct builder *b, const struct mmr_event *ev)
 	if (!op)
 		return -1;
 	s = mmr_mm_find(mm, ev->mremap.addr);
+	if (s && s->region == MMR_PLAN_NONE)
+		s = NULL;	/* [vdso] and the like: not the replay's to move */
 	reg = new_region(b, MMR_REGION_MREMAP, ret, new_len, t);
 	if (reg == MMR_PLAN_NONE)
 		return -1;
@@ -863,7 +877,9 @@ static int ev_fault(struct builder *b, const struct mmr_event *ev)
 				k = (a - s->start) / ustride + 1;
 			if (k > n - i)
 				k = n - i;
-			if (add_piece(b, op, s->region, a - s->rec_start, k) < 0)
+			/* the kernel's own pages ([vdso], ...): the replay process has its own */
+			if (s->region != MMR_PLAN_NONE &&
+			    add_piece(b, op, s->region, a - s->rec_start, k) < 0)
 				return -1;
 		} else {
 			/* skip to the next segment in the run's direction */
@@ -907,8 +923,11 @@ static int reclaim_for(struct builder *b, const struct mmr_event *ev, uint32_t l
 	rc->bytes = ev->reclaim.reclaimed * p->page_size;
 	tmp.piece = p->npieces;
 	for (unsigned i = 0; i < mm->n; i++) {
-		const struct mmr_plan_region *r = &p->regions[mm->segs[i].region];
+		const struct mmr_plan_region *r;
 
+		if (mm->segs[i].region == MMR_PLAN_NONE)
+			continue;	/* [vdso] and the like */
+		r = &p->regions[mm->segs[i].region];
 		if (r->file != MMR_PLAN_NONE || !(r->prot & PROT_WRITE) || (r->flags & MAP_SHARED))
 			continue;
 		if (add_piece(b, &tmp, mm->segs[i].region, mm->segs[i].start - mm->segs[i].rec_start,

@@ -420,6 +420,56 @@ static void test_exec_first(void **state)
 	mmr_plan_free(p);
 }
 
+/*
+ * Faults on the kernel's own pages ([vdso], [vvar]) are not replayed on
+ * stand-in memory: the replay process has its own. Ops on them stay ops.
+ */
+static void test_kernel_maps(void **state)
+{
+	static const char hdr_v[] =
+		"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
+		"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
+		"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
+		"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":["
+		"{\"pid\":1,\"comm\":\"prog\",\"maps\":["
+		"{\"start\":4194304,\"end\":4210688,\"perms\":\"rw-p\",\"off\":0,\"file\":\"sha256:aa\"},"
+		"{\"start\":8388608,\"end\":8404992,\"perms\":\"r--p\",\"off\":0,\"file\":\"[vvar]\"},"
+		"{\"start\":8404992,\"end\":8413184,\"perms\":\"r-xp\",\"off\":0,\"file\":\"[vdso]\"}]}]}\n";
+	static char buf[4096];
+	struct mmr_plan *p;
+	const struct mmr_plan_op *op;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "%s%s", hdr_v,
+		 /* a run from the vvar into the vdso, a touch of the program's data, a fork */
+		 "{\"ev\":\"fault\",\"ts\":2000,\"pid\":1,\"tid\":1,\"addr\":8400896,\"err\":4,\"n\":2,\"stride\":4096,\"last\":2001}\n"
+		 TOUCH(2002, 4194304)
+		 "{\"ev\":\"fork\",\"ts\":2003,\"pid\":1,\"tid\":1,\"child\":2,\"thread\":false,\"flags\":17}\n"
+		 /* the child inherits the parent's vdso */
+		 "{\"ev\":\"fault\",\"ts\":2004,\"pid\":2,\"tid\":2,\"addr\":8404992,\"err\":20}\n"
+		 "{\"ev\":\"munmap\",\"ts\":2005,\"pid\":2,\"tid\":2,\"addr\":8388608,\"len\":24576,\"ret\":0}\n");
+	p = mmr_plan_from_mem(buf, strlen(buf), NULL);
+	if (!p)
+		fail_msg("plan: %s", mmr_strerror());
+	kinds(p, 0, "fault fault fork");
+	op = op_at(p, 0, 0);
+	assert_int_equal(op->npieces, 0);
+	assert_false(op->unresolved);
+	assert_int_equal(op_at(p, 0, 1)->npieces, 1);
+	kinds(p, 1, "fault munmap");
+	assert_int_equal(op_at(p, 1, 0)->npieces, 0);
+	assert_false(op_at(p, 1, 0)->unresolved);
+	/* an munmap of the kernel's pages: nothing of the replay's to take down */
+	op = op_at(p, 1, 1);
+	assert_int_equal(op->npieces, 0);
+	assert_false(op->unresolved);
+	assert_int_equal(p->implicit, 0);
+	assert_int_equal(p->unresolved, 0);
+	for (uint32_t r = 0; r < p->nregions; r++)
+		assert_int_not_equal(p->regions[r].rec_start, 8388608);
+	mmr_plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_exec_first),
+		cmocka_unit_test(test_kernel_maps),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 	};
