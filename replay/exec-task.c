@@ -62,8 +62,21 @@ void mmr_xrt_init(const struct mmr_xboot *bt, int shm_fd, const struct mmr_plan 
 	};
 }
 
-/* Where a touch that faults fatally jumps back to (per thread). */
-static __thread sigjmp_buf *touch_jmp;
+/*
+ * Where a touch that faults fatally jumps back to (per thread): the
+ * touching frame's record, valid while its key is set. The pointer is
+ * stored only when the frame moved: static TLS lives in the helper's
+ * heap, and in a process that forks, every store to a page after a fork
+ * is a copy-on-write fault the recorded program did not take.
+ */
+struct touch_rec {
+	sigjmp_buf jb;
+	volatile uintptr_t key;		/* TOUCH_KEY ^ its address while touching, else 0 */
+};
+
+#define TOUCH_KEY 0x6d6d72746f756368ull	/* "mmrtouch" */
+
+static __thread struct touch_rec *touch_rec;
 
 #define PARENT_CHECK_NS 100000000ull	/* look for the caller every 100 ms */
 #define PACE_SLACK_NS 50000ull		/* sleeping for less is pointless */
@@ -227,8 +240,10 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
 {
 	(void)si;
 	(void)uc;
-	if (touch_jmp)
-		siglongjmp(*touch_jmp, sig);
+	struct touch_rec *r = touch_rec;
+
+	if (r && r->key == (TOUCH_KEY ^ (uintptr_t)r))
+		siglongjmp(r->jb, sig);
 	signal(sig, SIG_DFL);	/* a bug in the replayer itself: die visibly */
 	raise(sig);
 }
@@ -269,20 +284,23 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 	char *p = (char *)(uintptr_t)(base + pc->off);
 	int64_t stride = op->arg.fault.stride;
 	volatile uint64_t i = 0;
-	sigjmp_buf jb;
+	struct touch_rec tr;
 	int sig;
 
 	if (!base) {
 		tc->done += pc->len;
 		return -MMR_XF_UNMAPPED;
 	}
-	sig = sigsetjmp(jb, 0);
+	tr.key = 0;
+	sig = sigsetjmp(tr.jb, 0);
 	if (sig) {
-		touch_jmp = NULL;
+		tr.key = 0;
 		tc->done += pc->len - i;
 		return sig == SIGBUS ? -MMR_XF_BUS : -MMR_XF_SEGV;
 	}
-	touch_jmp = &jb;
+	if (touch_rec != &tr)
+		touch_rec = &tr;
+	tr.key = TOUCH_KEY ^ (uintptr_t)&tr;
 	for (; i < pc->len; i++, tc->done++) {
 		volatile char *a = (volatile char *)(p + (int64_t)i * stride);
 		uint64_t s, e;
@@ -309,7 +327,7 @@ static int touch_piece(struct touch *tc, const struct mmr_plan_piece *pc)
 		e = now();
 		sample(tc->c, MMR_POP_FAULT, e - s);
 	}
-	touch_jmp = NULL;
+	tr.key = 0;
 	return 0;
 }
 
