@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -568,6 +569,11 @@ static void exec_helper(struct mmr_exec *x, uint32_t task, pid_t pgid)
 	setpgid(0, pgid);
 	fcntl(x->plan->shared_fd, F_SETFD, 0);
 	fcntl(x->ctl_fd, F_SETFD, 0);
+	/*
+	 * The helper's stack and vDSO at the top of the address space, out
+	 * of the recorded mappings' way (see HELPER_ZONE in task-main.c).
+	 */
+	personality(ADDR_NO_RANDOMIZE);
 	execv(x->opts.helper, argv);
 	_exit(127);
 }

@@ -46,17 +46,32 @@ static long arg(const char *s)
 	return v;
 }
 
+/*
+ * Where this program maps the plan and the shared state: away from where
+ * programs keep their memory (binaries at 0x400000 or 0x55..., heaps of
+ * language runtimes up to a few hundred GiB, libraries and stacks at
+ * 0x7f...), so that in the replayed address space the recorded mappings
+ * are neighbours as they were when recorded, not interleaved with ours
+ * (the cost of a split or merge depends on its VMA's neighbourhood in the
+ * VMA tree). The caller's ADDR_NO_RANDOMIZE puts our stack and vDSO at
+ * the very top for the same reason. A hint only: the kernel picks
+ * elsewhere when it is taken.
+ */
+#define HELPER_ZONE 0x200000000000ull
+
 /* Map the memfd; the plan's is closed then, the shared one stays (see mmr_xrt.shm_fd). */
 static void *map_fd(int fd, size_t len, int prot, bool keep)
 {
+	static uintptr_t at = HELPER_ZONE;
 	struct stat st;
 	void *m;
 
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < len)
 		fail("shared state missing or too small");
-	m = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	m = mmap((void *)at, len, prot, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		fail("cannot map the shared state");
+	at = (uintptr_t)m + ((len + 0xfffff) & ~(size_t)0xfffff);
 	if (!keep)
 		close(fd);
 	return m;
