@@ -6,8 +6,8 @@
 # - every recorded op is replayed (fidelity: ops_replayed == ops_recorded,
 #   ops_failed == 0), the mprotects one for one;
 # - mprotect's mmap_lock write hold, the lock the program exercises, has
-#   the same p50 (and p25, p75) in the replay as in the recording, within
-#   25%, median over five record/replay pairs: the recorded ones come
+#   the same p50 in the replay as in the recording, within 25% (p25 and
+#   p75 within 35%), median over seven record/replay pairs: the recorded ones come
 #   from the trace's lock lines (ev lock, mode write, kind hold, op
 #   mprotect), the replayed ones from the result's histogram (source
 #   mmap_lock, mode write, kind hold, op mprotect).
@@ -109,7 +109,10 @@ EOF
 # A quartile of a few microseconds moves by a third between runs on a
 # shared machine (idle states, steal time, neighbours' cache pressure):
 # each replay is compared with the recording taken just before it, and
-# the median over five such pairs decides. Fidelity is checked on each.
+# the median over seven such pairs decides. Fidelity is checked on each.
+# On the 2-CPU development VM, over some 40 runs of five pairs, the median
+# p50 ratio ranged 0.76-1.09 and the p25 one 0.68-1.14, in spells of
+# minutes: the outer quartiles get a wider band than the issue's p50.
 pair() { # $1: pair number; adds the recorded and replayed quartiles to $pairs
 	i=$1
 	if [ "$i" != 1 ]; then
@@ -139,9 +142,9 @@ pair() { # $1: pair number; adds the recorded and replayed quartiles to $pairs
 	pairs="$pairs $rec_q $rep_q"
 }
 
-echo "2. replay it on this kernel, as recorded: five record/replay pairs"
+echo "2. replay it on this kernel, as recorded: seven record/replay pairs"
 pairs=""
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6 7; do
 	pair $i
 done
 set -- $(python3 q.py ratios $pairs)
@@ -149,6 +152,6 @@ echo "   mmap_lock write hold in mprotect, replayed/recorded, median of pairs (e
 echo "   p25 $1 ($2), p50 $3 ($4), p75 $5 ($6)"
 python3 -c "import sys; sys.exit(0 if abs($3 - 1) <= 0.25 else 1)" ||
 	fail "replayed write hold p50 not within 25% of the recorded one (ratio $3)"
-python3 -c "import sys; sys.exit(0 if abs($1 - 1) <= 0.25 and abs($5 - 1) <= 0.25 else 1)" ||
-	fail "replayed write hold p25/p75 not within 25% of the recorded ones (ratios $1, $5)"
+python3 -c "import sys; sys.exit(0 if abs($1 - 1) <= 0.35 and abs($5 - 1) <= 0.35 else 1)" ||
+	fail "replayed write hold p25/p75 not within 35% of the recorded ones (ratios $1, $5)"
 echo "PASS"
