@@ -400,6 +400,8 @@ int cmd_replay(int argc, char **argv)
 	       res->summary.fidelity.ops_recorded, res->summary.fidelity.ops_failed);
 	if (eo.mode != MMR_REPLAY_MAX_SPEED)
 		printf(", lag p50 %s p99 %s", a, b);
+	if (mmr_result_steal_share(res) >= 0.05)
+		printf(", %.0f%% of the CPU time stolen by the host", 100 * mmr_result_steal_share(res));
 	printf("; reclaim %s\nresult: %s\n", mmr_reclaim_describe(ctx.reclaim), output);
 	fflush(stdout);
 	ret = push ? push_file(push, output, 3, 60) : EXIT_OK;

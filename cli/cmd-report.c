@@ -153,6 +153,13 @@ static void fidelity(const struct mmr_result *r)
 		       dur(f->lag_p50_ns, a), dur(f->lag_p99_ns, b), dur(f->lag_max_ns, c));
 	printf("  recorded timeline %s, replayed in %s (all runs)\n", dur(f->recorded_ns, a),
 	       dur(f->replayed_ns, b));
+	if (mmr_result_steal_share(r) >= 0) {
+		double pct = 100 * mmr_result_steal_share(r);
+
+		printf("  CPU time stolen by the hypervisor: %s, %.1f%% of the CPUs' time%s\n",
+		       dur(f->steal_ns, a), pct,
+		       pct >= 5 ? "  (a shared host took it: timings are noisier)" : "");
+	}
 	for (unsigned i = 0; i < f->nfailures; i++)
 		printf("  failure: %s %s x%" PRIu64 "\n", mmr_op_name(f->failures[i].op),
 		       f->failures[i].error, f->failures[i].count);

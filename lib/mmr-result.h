@@ -119,6 +119,12 @@ struct mmr_fidelity {
 	uint64_t lag_p50_ns, lag_p99_ns, lag_max_ns;
 	uint64_t recorded_ns, replayed_ns;
 	/*
+	 * CPU time the hypervisor stole while the runs ran, all CPUs
+	 * together (has_steal: measured, or in the file read).
+	 */
+	uint64_t steal_ns;
+	bool has_steal;
+	/*
 	 * Lag (actual - intended start of each op) when known. The file keeps
 	 * only p50/p99/max, so a result read back has lag == NULL; merging then
 	 * takes the largest percentile of the parts (a conservative bound).
@@ -247,6 +253,11 @@ int mmr_result_set_label(struct mmr_result *r, const char *label);
 struct mmr_run *mmr_result_add_run(struct mmr_result *r);
 /* Recompute the summary as the merge of every run. */
 int mmr_result_summarize(struct mmr_result *r);
+/*
+ * Share of the replay CPUs' time (the VM's when the replay ran in one)
+ * that the host stole during the runs, 0..1; -1 when not measured.
+ */
+double mmr_result_steal_share(const struct mmr_result *r);
 /*
  * Merge src into dst: the runs of src are appended (renumbered) and the
  * summary recomputed. Both must describe the same trace (sha256) and

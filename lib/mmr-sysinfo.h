@@ -21,6 +21,12 @@ struct mmr_sysinfo {
 int mmr_sysinfo_get(struct mmr_sysinfo *si);
 /* CLOCK_MONOTONIC in ns: the "mono" trace clock reads the same clock. */
 uint64_t mmr_now_ns(void);
+/*
+ * CPU time the hypervisor has stolen from this machine since boot, all
+ * CPUs together (/proc/stat), in *ns; -1 when unknown. On a shared VM
+ * it says how much of a run's wall time its CPUs did not have.
+ */
+int mmr_steal_ns(uint64_t *ns);
 
 /* True when none of the pids exists any more. */
 bool mmr_pids_all_gone(const int32_t *pids, unsigned n);

@@ -107,7 +107,8 @@ static struct json_object *fidelity_json(const struct mmr_fidelity *f)
 	    add_u64(o, "lag_p99_ns", f->lag_p99_ns) ||
 	    add_u64(o, "lag_max_ns", f->lag_max_ns) ||
 	    add_u64(o, "recorded_ns", f->recorded_ns) ||
-	    add_u64(o, "replayed_ns", f->replayed_ns))
+	    add_u64(o, "replayed_ns", f->replayed_ns) ||
+	    (f->has_steal && add_u64(o, "steal_ns", f->steal_ns)))
 		goto fail;
 	return o;
 nomem:
@@ -478,6 +479,8 @@ static int stats_from_json(struct json_object *o, struct mmr_stats *s)
 	s->fidelity.lag_max_ns = get_u64(f, "lag_max_ns");
 	s->fidelity.recorded_ns = get_u64(f, "recorded_ns");
 	s->fidelity.replayed_ns = get_u64(f, "replayed_ns");
+	s->fidelity.has_steal = get(f, "steal_ns") != NULL;
+	s->fidelity.steal_ns = get_u64(f, "steal_ns");
 	arr = get(f, "failures");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		int op;

@@ -145,6 +145,16 @@ struct mmr_run *mmr_result_add_run(struct mmr_result *r)
 	return n;
 }
 
+double mmr_result_steal_share(const struct mmr_result *r)
+{
+	const struct mmr_fidelity *f = &r->summary.fidelity;
+	unsigned cpus = r->has_vm && r->vm.cpus > 0 ? (unsigned)r->vm.cpus : r->host.cpus;
+
+	if (!f->has_steal || !f->replayed_ns || !cpus)
+		return -1;
+	return (double)f->steal_ns / ((double)f->replayed_ns * cpus);
+}
+
 int mmr_result_summarize(struct mmr_result *r)
 {
 	bool exact = r->nruns > 0;

@@ -325,6 +325,8 @@ int mmr_stats_merge(struct mmr_stats *dst, const struct mmr_stats *src)
 	df->ops_failed += sf->ops_failed;
 	df->recorded_ns += sf->recorded_ns;
 	df->replayed_ns += sf->replayed_ns;
+	df->steal_ns += sf->steal_ns;
+	df->has_steal |= sf->has_steal;
 	/* Without both histograms only a bound is possible: keep the worst. */
 	df->lag_p50_ns = max_u64(df->lag_p50_ns, sf->lag_p50_ns);
 	df->lag_p99_ns = max_u64(df->lag_p99_ns, sf->lag_p99_ns);

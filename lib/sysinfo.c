@@ -64,6 +64,25 @@ uint64_t mmr_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+int mmr_steal_ns(uint64_t *ns)
+{
+	unsigned long long v[8] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return mmr_seterr(MMR_E_IO, "cannot read /proc/stat: %s", strerror(errno));
+	/* cpu  user nice system idle iowait irq softirq steal ... (USER_HZ ticks) */
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8 || hz <= 0)
+		return mmr_seterr(MMR_E_NOTSUP, "/proc/stat has no steal time");
+	*ns = (uint64_t)v[7] * (1000000000ull / (uint64_t)hz);
+	return 0;
+}
+
 bool mmr_pids_all_gone(const int32_t *pids, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)

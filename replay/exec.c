@@ -638,7 +638,8 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	const struct mmr_plan *p = x->plan;
 	pid_t *roots = calloc(p->ntasks ? p->ntasks : 1, sizeof(*roots)), pgid = 0;
 	unsigned nroots = 0;
-	uint64_t t0, end = 0;
+	uint64_t t0, end = 0, steal0 = 0, steal1;
+	bool steal_ok = false;
 	int old_subreaper = 0, rc = -1;
 	bool started = false;
 
@@ -677,6 +678,8 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	 */
 	t0 = mmr_now_ns() + (x->opts.mode == MMR_REPLAY_MAX_SPEED ? 0 : 2000000);
 	x->hdr->t0 = t0;
+	/* what a shared VM's host takes from the run (optional: not every kernel says) */
+	steal_ok = mmr_steal_ns(&steal0) == 0;
 	__atomic_store_n(&x->hdr->go, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &x->hdr->go, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	/*
@@ -691,6 +694,10 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 			goto kill;
 		}
 		sleep_ns(10000000);
+	}
+	if (steal_ok && mmr_steal_ns(&steal1) == 0 && steal1 >= steal0) {
+		stats->fidelity.steal_ns += steal1 - steal0;
+		stats->fidelity.has_steal = true;
 	}
 	for (uint32_t t = 0; t < p->ntasks; t++)
 		if (x->tasks[t].end_ns > end)

@@ -60,6 +60,8 @@ static void fill_stats(struct mmr_stats *s, unsigned scale)
 	s->fidelity.ops_failed = 2;
 	s->fidelity.recorded_ns = 24100000;
 	s->fidelity.replayed_ns = 24900000;
+	s->fidelity.steal_ns = 1000000 * scale;
+	s->fidelity.has_steal = true;
 	s->has_lost = true;
 	s->lost_events = scale;
 	s->has_reclaim = true;
@@ -171,6 +173,11 @@ static void test_round_trip(void **state)
 	assert_int_equal(back->summary.paths[0].count, 80);
 	assert_int_equal(back->summary.fidelity.nfailures, 1);
 	assert_int_equal(back->summary.fidelity.failures[0].count, 4);
+	/* steal: summed over the runs (scales 1 and 2), kept through the file */
+	assert_true(back->summary.fidelity.has_steal);
+	assert_int_equal(back->summary.fidelity.steal_ns, 3000000);
+	assert_true(back->runs[1].stats.fidelity.has_steal);
+	assert_int_equal(back->runs[1].stats.fidelity.steal_ns, 2000000);
 	assert_int_equal(back->summary.lost_events, 3);
 	free(a);
 	free(b);
