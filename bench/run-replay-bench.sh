@@ -26,6 +26,10 @@
 # median of three does not always outvote.
 # RECORD_OPTS adds options to the recordings (many CPUs: -b 65536, or the
 # default ring buffers overrun and the trace has holes).
+# On a VM, every rep also shows the share of CPU time the host stole
+# during it (/proc/stat; the replay's from its result), and the closed-
+# loop ratio is printed a second time over the reps with less than 5%
+# stolen, when there are three of each.
 set -u
 build=${1:-build}
 reps=${2:-5}
@@ -39,15 +43,22 @@ for w in fault fork; do
 done
 
 
-# py EXPR RESULT: EXPR over r (the result) and s (its summary)
+# py EXPR RESULT: EXPR over r (the result) and s (its summary), then the
+# share of the CPUs' time stolen during the run (-1: unknown)
 py() {
 	python3 -c "
-import json, sys
+import json, os, sys
 r = json.load(open(sys.argv[1])); s = r['summary']; f = s['fidelity']
 ops = {}
 for o in s['ops']:
     ops[o['op']] = ops.get(o['op'], 0) + o['hist']['count']
-print($1)" "$2"
+steal = f['steal_ns'] / (f['replayed_ns'] * os.cpu_count()) if 'steal_ns' in f and f['replayed_ns'] else -1
+print($1, '%.4f' % steal)" "$2"
+}
+
+# cpu_times: "steal total" from /proc/stat (ticks, all CPUs)
+cpu_times() {
+	awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit}' /proc/stat
 }
 
 declare -A opname=([fault]=fault [fork]=fork)
@@ -89,22 +100,25 @@ for w in fault fork; do
 		# rotate the order so drift over time does not favour one mode
 		for m in $(echo a b n c m a b n c m | cut -d' ' -f$(( (r - 1) % 5 + 1 ))-$(( (r - 1) % 5 + 5 ))); do
 			case $m in
-			a) "$wl" -s "$secs" >"$T/out" 2>&1
+			a) c0=$(cpu_times)
+			   "$wl" -s "$secs" >"$T/out" 2>&1
+			   c1=$(cpu_times)
 			   v=$(sed -n "s/.*${field[$w]} \([0-9.]*\).*/\1/p" "$T/out")
-			   echo "$v" >>"$T/$w.a"
-			   echo "  rep $r (a) original:    $v ${opname[$w]}s/s" ;;
+			   st=$(echo "$c0 $c1" | awk '{printf "%.4f", ($4 > $2 ? ($3 - $1) / ($4 - $2) : -1)}')
+			   echo "$v $st" >>"$T/$w.a"
+			   echo "  rep $r (a) original:    $v ${opname[$w]}s/s, stolen $(echo "$st" | awk '{printf "%.1f%%", 100 * $1}')" ;;
 			b|n) opt=; [ $m = n ] && opt=--no-locks
 			   "$mmr" replay "$T/$w.jsonl" -o "$T/b.json" $opt >"$T/out" 2>&1 ||
 				{ echo "replay failed: $(tail -3 "$T/out")"; exit 1; }
 			   py "f['lag_p50_ns'], f['lag_p99_ns'], r['trace']['duration_ns'], f['ops_replayed'], f['ops_recorded'], f['ops_failed']" \
 				"$T/b.json" >>"$T/$w.$m"
-			   echo "  rep $r ($m) as recorded${opt:+ $opt}: lag p50/p99 $(tail -1 "$T/$w.$m" | awk '{printf "%.2f / %.2f ms, trace %.3f s", $1/1e6, $2/1e6, $3/1e9}')" ;;
+			   echo "  rep $r ($m) as recorded${opt:+ $opt}: lag p50/p99 $(tail -1 "$T/$w.$m" | awk '{printf "%.2f / %.2f ms, trace %.3f s, stolen %.1f%%", $1/1e6, $2/1e6, $3/1e9, 100 * $NF}')" ;;
 			c|m) opt=--no-locks; [ $m = m ] && opt=
 			   "$mmr" replay "$T/$w.jsonl" -o "$T/c.json" --max-speed $opt >"$T/out" 2>&1 ||
 				{ echo "replay failed: $(tail -3 "$T/out")"; exit 1; }
 			   py "ops.get('${opname[$w]}', 0), f['replayed_ns'], f['ops_replayed'], f['ops_recorded'], f['ops_failed']" \
 				"$T/c.json" >>"$T/$w.$m"
-			   echo "  rep $r ($m) closed loop${opt:+ $opt}: $(tail -1 "$T/$w.$m" | awk '{printf "%d %ss in %.3f s = %.0f/s", $1, "'"${opname[$w]}"'", $2/1e9, $1/($2/1e9)}')" ;;
+			   echo "  rep $r ($m) closed loop${opt:+ $opt}: $(tail -1 "$T/$w.$m" | awk '{printf "%d %ss in %.3f s = %.0f/s, stolen %.1f%%", $1, "'"${opname[$w]}"'", $2/1e9, $1/($2/1e9), 100 * $NF}')" ;;
 			esac
 		done
 	done
@@ -139,6 +153,13 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
           f'  ({n} {op}s in {dur / 1e9:.3f} s)')
     print(f'    (c) replay, closed loop        {c:12.0f} {op}s/s   c/a = {c / a:.3f}  (target >= 0.8;'
           f' this trace\'s workers did {min(shares)}-{max(shares)} {op}s: c/a <= {ceiling:.3f} for a perfect replay)')
+    qa = [v[0] for v in rows(f'{T}/{w}.a') if 0 <= v[-1] < 0.05]
+    qc = [v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.c') if 0 <= v[-1] < 0.05]
+    if len(qa) >= 3 and len(qc) >= 3:
+        print(f'        over the reps with < 5% CPU stolen ({len(qa)} a, {len(qc)} c): c/a = '
+              f'{statistics.median(qc) / statistics.median(qa):.3f}')
+    else:
+        print(f'        too few reps with < 5% CPU stolen for a steal-free c/a ({len(qa)} a, {len(qc)} c)')
     mm = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.m'))
     print(f'    (m) closed loop, locks measured{mm:12.0f} {op}s/s   m/traced = {mm / (n / (dur / 1e9)):.3f}')
     for m, what in (('b', 'as recorded, locks measured'), ('n', 'as recorded, --no-locks   ')):
