@@ -47,12 +47,13 @@ done
 # share of the CPUs' time stolen during the run (-1: unknown)
 py() {
 	python3 -c "
-import json, os, sys
+import json, sys
 r = json.load(open(sys.argv[1])); s = r['summary']; f = s['fidelity']
 ops = {}
 for o in s['ops']:
     ops[o['op']] = ops.get(o['op'], 0) + o['hist']['count']
-steal = f['steal_ns'] / (f['replayed_ns'] * os.cpu_count()) if 'steal_ns' in f and f['replayed_ns'] else -1
+# as mmr_result_steal_share: of the replay CPUs' time
+steal = f['steal_ns'] / (f['replayed_ns'] * r['host']['cpus']) if 'steal_ns' in f and f['replayed_ns'] else -1
 print($1, '%.4f' % steal)" "$2"
 }
 

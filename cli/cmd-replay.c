@@ -234,6 +234,7 @@ int cmd_replay(int argc, char **argv)
 	struct mmr_result *res = NULL;
 	const char *trace, *output = NULL, *label = NULL, *push = NULL;
 	char outbuf[512], helper[4200], a[32], b[32];
+	double stolen;
 	unsigned runs = 1;
 	bool force = false, nolocks = false, speed_set = false;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -400,8 +401,9 @@ int cmd_replay(int argc, char **argv)
 	       res->summary.fidelity.ops_recorded, res->summary.fidelity.ops_failed);
 	if (eo.mode != MMR_REPLAY_MAX_SPEED)
 		printf(", lag p50 %s p99 %s", a, b);
-	if (mmr_result_steal_share(res) >= 0.05)
-		printf(", %.0f%% of the CPU time stolen by the host", 100 * mmr_result_steal_share(res));
+	stolen = mmr_result_steal_share(res);
+	if (stolen >= 0.05)
+		printf(", %.0f%% of the CPU time stolen by the host", 100 * stolen);
 	printf("; reclaim %s\nresult: %s\n", mmr_reclaim_describe(ctx.reclaim), output);
 	fflush(stdout);
 	ret = push ? push_file(push, output, 3, 60) : EXIT_OK;

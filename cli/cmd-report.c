@@ -140,6 +140,7 @@ static void paths_table(const struct mmr_stats *s)
 static void fidelity(const struct mmr_result *r)
 {
 	const struct mmr_fidelity *f = &r->summary.fidelity;
+	double stolen = mmr_result_steal_share(r);
 	char a[24], b[24], c[24];
 
 	printf("\nTiming fidelity\n");
@@ -153,8 +154,8 @@ static void fidelity(const struct mmr_result *r)
 		       dur(f->lag_p50_ns, a), dur(f->lag_p99_ns, b), dur(f->lag_max_ns, c));
 	printf("  recorded timeline %s, replayed in %s (all runs)\n", dur(f->recorded_ns, a),
 	       dur(f->replayed_ns, b));
-	if (mmr_result_steal_share(r) >= 0) {
-		double pct = 100 * mmr_result_steal_share(r);
+	if (stolen >= 0) {
+		double pct = 100 * stolen;
 
 		printf("  CPU time stolen by the hypervisor: %s, %.1f%% of the CPUs' time%s\n",
 		       dur(f->steal_ns, a), pct,

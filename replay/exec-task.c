@@ -238,9 +238,10 @@ static uint64_t intended(uint64_t ts)
 
 static void on_fatal(int sig, siginfo_t *si, void *uc)
 {
+	struct touch_rec *r = touch_rec;
+
 	(void)si;
 	(void)uc;
-	struct touch_rec *r = touch_rec;
 
 	if (r && r->key == (TOUCH_KEY ^ (uintptr_t)r))
 		siglongjmp(r->jb, sig);

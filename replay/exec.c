@@ -680,6 +680,8 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	x->hdr->t0 = t0;
 	/* what a shared VM's host takes from the run (optional: not every kernel says) */
 	steal_ok = mmr_steal_ns(&steal0) == 0;
+	if (!steal_ok)
+		mmr_clearerr();	/* no figure, no failure */
 	__atomic_store_n(&x->hdr->go, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &x->hdr->go, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	/*

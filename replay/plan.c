@@ -257,6 +257,20 @@ static int add_piece(struct builder *b, struct mmr_plan_op *op, uint32_t region,
 	return 0;
 }
 
+/*
+ * The piece of segment s from recorded address addr, len bytes (pages for
+ * a fault run). None for the kernel's own pages ([vdso], [vvar]: region
+ * NONE, see initial_maps): every replay process has its own, not the
+ * replay's to touch, change or take down.
+ */
+static int seg_piece(struct builder *b, struct mmr_plan_op *op, const struct mmr_seg *s,
+		     uint64_t addr, uint64_t len)
+{
+	if (s->region == MMR_PLAN_NONE)
+		return 0;
+	return add_piece(b, op, s->region, addr - s->rec_start, len);
+}
+
 static int add_setup(struct builder *b, uint32_t task, uint32_t region)
 {
 	struct btask *bt = &b->bt[task];
@@ -477,9 +491,7 @@ static int64_t range_pieces(struct builder *b, struct mmr_plan_op *op, struct mm
 			continue;
 		}
 		stop = s->end < end ? s->end : end;
-		/* the kernel's own pages ([vdso], ...) are not the replay's to change */
-		if (s->region != MMR_PLAN_NONE &&
-		    add_piece(b, op, s->region, cur - s->rec_start, stop - cur) < 0)
+		if (seg_piece(b, op, s, cur, stop - cur) < 0)
 			return -1;
 		covered += stop - cur;
 		cur = stop;
@@ -611,8 +623,7 @@ static int ev_exec(struct builder *b, const struct mmr_event *ev)
 		return -1;
 	mm = mm_of(b, t);
 	for (unsigned i = 0; i < mm->n; i++)
-		if (mm->segs[i].region != MMR_PLAN_NONE &&
-		    add_piece(b, op, mm->segs[i].region, mm->segs[i].start - mm->segs[i].rec_start,
+		if (seg_piece(b, op, &mm->segs[i], mm->segs[i].start,
 			      mm->segs[i].end - mm->segs[i].start) < 0)
 			return -1;
 	/* The new program starts with an empty address space. */
@@ -877,9 +888,7 @@ static int ev_fault(struct builder *b, const struct mmr_event *ev)
 				k = (a - s->start) / ustride + 1;
 			if (k > n - i)
 				k = n - i;
-			/* the kernel's own pages ([vdso], ...): the replay process has its own */
-			if (s->region != MMR_PLAN_NONE &&
-			    add_piece(b, op, s->region, a - s->rec_start, k) < 0)
+			if (seg_piece(b, op, s, a, k) < 0)
 				return -1;
 		} else {
 			/* skip to the next segment in the run's direction */
