@@ -251,25 +251,40 @@ else
 	echo "   (MMR_WORKLOAD_KNOWN not set: not checking)"
 fi
 
-echo "11. replay processes run mmreplay-task; without it they are forks of mmreplay"
+echo "11. replay processes run mmreplay-task (static: its data, bss and heap one mapping); without it they are forks of mmreplay"
 "$M" replay "$FIX/replay-long.jsonl" -o helper.json --speed 5 --no-locks >out.txt 2>err.txt &
 PID=$!
 exe=
 i=0
-while [ $i -lt 100 ] && [ -z "$exe" ]; do
+while [ $i -lt 100 ] && [ "${exe##*/}" != mmreplay-task ]; do
 	for c in $(pgrep -P $PID); do
 		exe=$(readlink /proc/"$c"/exe 2>/dev/null)
 		[ -n "$exe" ] && break
 	done
-	[ -n "$exe" ] || sleep 0.05
+	[ "${exe##*/}" = mmreplay-task ] || sleep 0.05
 	i=$((i + 1))
 done
+# past its start-up, at the barrier or running (the trace lasts seconds)
+sleep 0.5
+cp /proc/"$c"/maps helper-maps.txt 2>/dev/null
 kill -INT $PID
 wait $PID
 case $exe in
 */mmreplay-task) ;;
 *) fail "a replay process runs '$exe', not mmreplay-task" ;;
 esac
+[ -s helper-maps.txt ] || fail "could not read the helper's maps"
+# A replayed fork copies every mapping with anonymous pages (an anon_vma
+# each): a static helper keeps its own to one, right after its code.
+if ! grep -q 'ld-linux' helper-maps.txt; then
+	awk -v exe="$exe" '
+	{ split($1, a, "-") }
+	$6 == exe { if ($2 ~ /^rw/) bad = "its data is still a file mapping: " $0; end = a[2]; next }
+	end != "" && !seen { seen = 1; if (a[1] != end || $2 != "rw-p") bad = "no anonymous data mapping after its code: " $0; prev = a[2]; next }
+	seen == 1 { seen = 2; if (a[1] == prev && $2 == "rw-p") bad = "its data, bss and heap are more than one mapping: " $0 }
+	END { if (bad != "") { print bad; exit 1 } }' helper-maps.txt >maps-check.txt ||
+		fail "helper mappings: $(cat maps-check.txt)"
+fi
 MMREPLAY_TASK_HELPER= run_bg replay "$FIX/replay-tree.jsonl" -o inproc.json --no-locks
 [ $RC = 0 ] || fail "in-process replay: exit $RC: $(cat err.txt)"
 [ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' inproc.json)" = 24 ] ||
