@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -79,34 +78,6 @@ static void *map_fd(int fd, size_t len, int prot, bool keep)
 	if (!keep)
 		close(fd);
 	return m;
-}
-
-/*
- * Give the vDSO an anon_vma, so that fork copies its page table entries
- * (two pages): a replayed child reads the clock around every op and
- * would otherwise fault the vDSO back in first, a fault the recorded
- * child did not take. Writing one byte, unchanged, through
- * /proc/self/mem (as a debugger sets a breakpoint) does it without ever
- * making it writable. Not this program's code: with an anon_vma there,
- * fork copied all ~180 of its entries under the parent's mmap_lock and
- * every exit tore them down again, more than the one fault a child takes
- * on the code packed for it (task-hot.ld). Best effort: a kernel or
- * policy that refuses leaves things as they were.
- */
-static void inherit_vdso_ptes(void)
-{
-	const volatile unsigned char *at = (const volatile unsigned char *)(uintptr_t)getauxval(AT_SYSINFO_EHDR);
-	unsigned char b;
-	int fd;
-
-	if (!at)
-		return;
-	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	b = *at;
-	(void)!pwrite(fd, &b, 1, (off_t)(uintptr_t)at);	/* refused: nothing changed */
-	close(fd);
 }
 
 #ifdef MMR_TASK_STATIC
@@ -275,7 +246,12 @@ int main(int argc, char **argv)
 	plan.shared = pm;
 	plan.shared_fd = -1;
 	mmr_xrt_init(bt, ctl_fd, &plan);
-	inherit_vdso_ptes();
+	/*
+	 * The vDSO is left for a child to fault in when it first reads the
+	 * clock: giving it an anon_vma, so that fork copied its two entries
+	 * instead, cost a replayed fork more than that fault (closed-loop
+	 * A/B on the bench's fork trace: 263 against 250 us of CPU a fork).
+	 */
 #ifdef MMR_TASK_STATIC
 	merge_data();
 #endif
