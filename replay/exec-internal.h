@@ -20,6 +20,7 @@ enum {
 	MMR_XF_BUS,
 	MMR_XF_UNMAPPED,	/* the region was never mapped, or no recorded mapping */
 	MMR_XF_LATE,		/* its creator (another task) had not mapped it after 1 s */
+	MMR_XF_STACK,		/* fork: the chain of forks is deeper than the stack allows */
 };
 
 #define MMR_XF_SLOTS 8
@@ -110,7 +111,17 @@ struct mmr_xrt {
 	uint32_t ncreated;		/* entries set in created (0: skip the scans) */
 	/* hdr->t0, copied at the go: a forked child reads no shared page for it */
 	uint64_t t0;
+	size_t page_size;		/* this machine's */
+	/*
+	 * The main thread's stack, [lo, hi): a replayed child runs on in its
+	 * parent's frames, so each link of a fork chain takes some of it
+	 * (MMR_XSTACK_RESERVE). 0, 0: unknown.
+	 */
+	uintptr_t stack_lo, stack_hi;
 };
+
+/* Stack a replayed fork leaves free; below, the fork fails (MMR_XF_STACK). */
+#define MMR_XSTACK_RESERVE (64u << 10)
 
 extern struct mmr_xrt mmr_xrt;
 

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ void mmr_xrt_init(const struct mmr_xboot *bt, int shm_fd, const struct mmr_plan 
 		.closed_loop = bt->closed_loop,
 		.speed = bt->speed,
 		.parent = bt->parent,
+		.page_size = (size_t)getpagesize(),
 	};
 }
 
@@ -111,6 +113,8 @@ struct reap {
 	pid_t pid;
 };
 
+struct tcopy;
+
 /* Where a region is in this replay, as a parent hands it to a child. */
 struct tbase {
 	uint32_t region;
@@ -138,6 +142,7 @@ struct tctx {
 	unsigned nreaps;
 	unsigned unwaited;		/* children forked and not in reaps */
 	struct reap *reaps;		/* REAP_MAX, on run_task's stack when it forks */
+	struct tcopy *tbuf;		/* ditto: what do_fork hands a child (see tcopy) */
 };
 
 #define SAMPLES_OUT (MMR_XS_SAMPLES + 1)
@@ -509,10 +514,10 @@ static void end_process(struct tctx *c) __attribute__((noreturn));
 static void setup_task(const struct tctx *c);
 
 /*
- * What a parent hands the child it forks, in its own stack frame: the
- * child reads it in its inherited copy of that stack, whose page tables
- * fork copied, where the plan's shared mapping would cost it page faults
- * and page tables of its own. Whether the child counts in place, and,
+ * What a parent hands the child it forks, on its own stack: the child
+ * reads it in its inherited copy of that stack, whose page tables fork
+ * copied, where the plan's shared mapping would cost it page faults and
+ * page tables of its own. Whether the child counts in place, and,
  * when they fit, its task, its ops and their pieces, renumbered, and
  * where the regions they touch are mapped already (mmr_xrt.base is in
  * the shared memfd too).
@@ -709,21 +714,42 @@ static void sweep(struct tctx *c)
 	}
 }
 
+/* Bytes of the tcopy do_fork hands child. */
+static size_t tcopy_size(uint32_t child)
+{
+	size_t len = tcopy_len(child);
+
+	return sizeof(struct tcopy) + (len <= TCOPY_MAX ? len : 0);
+}
+
 static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
 	size_t len = tcopy_len(child);
-	/* sized to fit: every byte of stack the child goes deeper may cost it a page */
-	struct tcopy *cp = alloca(sizeof(struct tcopy) + (len <= TCOPY_MAX ? len : 0));
+	struct tcopy *cp = c->tbuf;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uint64_t s, e;
 	pid_t pid;
 
+	if (sp > mmr_xrt.stack_lo && sp <= mmr_xrt.stack_hi && sp - mmr_xrt.stack_lo < MMR_XSTACK_RESERVE)
+		return -MMR_XF_STACK;
 	tcopy_fill(cp, child, len <= TCOPY_MAX);
 	sweep(c);
 	s = now();
 	pid = replay_fork(cp->t.opmask);
-	if (pid == 0)
+	if (pid == 0) {
+		/*
+		 * The child starts its frames at the next page boundary down,
+		 * in a page its parent did not write (see run_task): it stays
+		 * out of the page its parent writes next, and one page holds
+		 * its frames where they would straddle two.
+		 */
+		uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+		void *pad = alloca((here & (mmr_xrt.page_size - 1)) + 16);
+
+		__asm__ volatile("" : : "r"(pad) : "memory");
 		child_main(child, cp);
+	}
 	e = now();
 	if (pid < 0)
 		return errno;
@@ -951,7 +977,25 @@ static void run_task(struct tctx *c)
 	 * stack of the others, which every replayed child would otherwise
 	 * reach deeper into (a page fault per page).
 	 */
-	c->reaps = pt->opmask & (1u << MMR_POP_FORK) ? alloca(REAP_MAX * sizeof(*c->reaps)) : NULL;
+	c->reaps = NULL;
+	c->tbuf = NULL;
+	if (pt->opmask & (1u << MMR_POP_FORK)) {
+		size_t tmax = 0;
+
+		/*
+		 * What a forking parent writes around each fork (this task's
+		 * context, the table, the copy for the child, do_fork's frame
+		 * and the calls it makes) is packed here, under the context its
+		 * own parent started on a page boundary: every page of it that
+		 * the parent writes after a fork costs it a copy-on-write fault
+		 * while the child lives, and the recorded parent took one.
+		 */
+		for (uint32_t i = 0; i < pt->nops; i++)
+			if (c->ops[i].kind == MMR_POP_FORK && tcopy_size(c->ops[i].arg.fork.child) > tmax)
+				tmax = tcopy_size(c->ops[i].arg.fork.child);
+		c->reaps = alloca(REAP_MAX * sizeof(*c->reaps));
+		c->tbuf = alloca(tmax);
+	}
 	if (c->live)
 		x->pid = getpid();
 	x->state = 1;
@@ -1083,6 +1127,25 @@ static void *initial_thread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Where this main thread's stack may reach: up from here (what lies above
+ * is main's frames and the environment) by RLIMIT_STACK, or 1 GiB when
+ * unlimited, which the kernel then grows toward. Taken by the processes
+ * forked from here, where it is the same.
+ */
+static void stack_bounds(void)
+{
+	uintptr_t hi = (uintptr_t)__builtin_frame_address(0);
+	struct rlimit rl;
+	uint64_t lim = 1ull << 30;
+
+	if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < lim)
+		lim = rl.rlim_cur;
+	/* exec's arguments and environment count against the limit too */
+	mmr_xrt.stack_hi = hi;
+	mmr_xrt.stack_lo = lim < hi - (64u << 10) ? hi - lim + (64u << 10) : 0;
+}
+
 void mmr_xtask_root(uint32_t task, pid_t pgid)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
@@ -1113,6 +1176,7 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	pthread_attr_setstacksize(&thread_attr, 256 << 10);
 
 	mmr_xrt.ncreated = 0;
+	stack_bounds();
 	tctx_init(&c, task, NULL);
 	setup_task(&c);
 	for (uint32_t u = 0; u < p->ntasks; u++) {

@@ -413,6 +413,7 @@ static const char *fail_name(int code, char *buf, size_t len)
 	case MMR_XF_BUS: return "SIGBUS";
 	case MMR_XF_UNMAPPED: return "unmapped";
 	case MMR_XF_LATE: return "not mapped in time";
+	case MMR_XF_STACK: return "fork chain too deep (ulimit -s)";
 	default:
 		break;
 	}

@@ -297,4 +297,43 @@ MMREPLAY_TASK_HELPER=/nonexistent/mmreplay-task run_bg replay "$FIX/replay-tree.
 	fail "missing helper: message: $(cat err.txt)"
 [ -e nohelper.json ] && fail "missing helper: a result was written"
 
+echo "12. a fork chain 1000 processes deep (each replayed child runs on in its parent's frames); on a 1 MiB stack, a listed failure"
+python3 - "$FIX/replay-tree.jsonl" chain.jsonl <<'PYEOF'
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+hdr = json.loads(open(src).readline())
+depth, t0, pid0 = 1000, 5000000000, 100
+heap = hdr["maps"][0]["maps"][0]["start"]
+ev = []
+for i in range(depth):
+    p = pid0 + i
+    # each process dirties a heap page, forks the next and waits for it
+    ev.append({"ev": "fault", "ts": t0 + i * 100000, "pid": p, "tid": p, "addr": heap + 4096 * (i % 32), "err": 6})
+    ev.append({"ev": "fork", "ts": t0 + i * 100000 + 50000, "pid": p, "tid": p, "child": p + 1, "thread": False, "flags": 18874385})
+end = t0 + depth * 100000
+for i in range(depth, -1, -1):
+    end += 1000
+    ev.append({"ev": "exit", "ts": end, "pid": pid0 + i, "tid": pid0 + i, "group": True})
+counts = {k: 0 for k in ("fork", "exec", "exit", "mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "fault", "reclaim", "lock", "contention", "stack")}
+for e in ev:
+    counts[e["ev"]] += 1
+foot = {"ev": "footer", "counts": counts, "faults": counts["fault"], "lost": [0, 0], "lost_total": 0,
+        "end_ns": end + 1000, "duration_ns": end + 1000 - t0}
+with open(out, "w") as f:
+    for e in [hdr] + ev + [foot]:
+        f.write(json.dumps(e, separators=(",", ":")) + "\n")
+PYEOF
+"$M" validate -q chain.jsonl || fail "chain fixture does not validate"
+run_bg replay chain.jsonl -o chain.json --max-speed --no-locks
+[ $RC = 0 ] || fail "fork chain: exit $RC: $(cat err.txt)"
+[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' chain.json)" = 0 ] ||
+	fail "fork chain: failures: $(py 'r["summary"]["fidelity"]["failures"]' chain.json)"
+[ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' chain.json)" = "$(py 'r["summary"]["fidelity"]["ops_recorded"]' chain.json)" ] ||
+	fail "fork chain: replayed $(py 'r["summary"]["fidelity"]["ops_replayed"]' chain.json) of $(py 'r["summary"]["fidelity"]["ops_recorded"]' chain.json) ops"
+# deeper than a 1 MiB stack holds: a listed failure, not a crashed replay process
+(ulimit -s 1024 && exec "$M" replay chain.jsonl -o chain-deep.json --max-speed --no-locks) >out.txt 2>err.txt ||
+	fail "fork chain, 1 MiB stack: exit $?: $(cat err.txt)"
+[ "$(py '[f["count"] for f in r["summary"]["fidelity"]["failures"] if f["op"] == "fork" and "ulimit -s" in f["error"]]' chain-deep.json)" = "[1]" ] ||
+	fail "fork chain, 1 MiB stack: failures: $(py 'r["summary"]["fidelity"]["failures"]' chain-deep.json)"
+
 echo "PASS"
