@@ -118,6 +118,8 @@ struct mmr_xrt {
 	 * (MMR_XSTACK_RESERVE). 0, 0: unknown.
 	 */
 	uintptr_t stack_lo, stack_hi;
+	/* the stack exec gave the helper, [lo, hi) (0, 0: unknown; see task-main.c) */
+	uintptr_t exec_stack_lo, exec_stack_hi;
 };
 
 /* Stack a replayed fork leaves free; below, the fork fails (MMR_XF_STACK). */

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1146,9 +1147,88 @@ static void stack_bounds(void)
 	mmr_xrt.stack_lo = lim < hi - (64u << 10) ? hi - lim + (64u << 10) : 0;
 }
 
-void mmr_xtask_root(uint32_t task, pid_t pgid)
+static void root_main(uint32_t task) __attribute__((noreturn));
+
+#ifdef MMR_TASK_STATIC
+static ucontext_t root_uc;
+static uint32_t root_task;
+
+static void switch_to_root_stack(void);
+
+static void root_entry(void)
+{
+	/* nothing after this reads argv, environ or the auxiliary vector there */
+	if (mmr_xrt.exec_stack_lo)
+		madvise((void *)mmr_xrt.exec_stack_lo, mmr_xrt.exec_stack_hi - mmr_xrt.exec_stack_lo,
+			MADV_DONTFORK);
+	root_main(root_task);
+}
+
+/*
+ * Go on with the root task on a stack right below the recorded program's
+ * (its [stack] in the header, mapped by setup_task), the stack exec gave
+ * us kept from children. Fork copies the page tables over every stack
+ * page and exit frees them: ours, alone at the top of the address space
+ * (ADDR_NO_RANDOMIZE), cost every replayed child a page-table page the
+ * recorded child did not have, ~5 us a fork on a 2-CPU VM; next to the
+ * recorded stack it shares its page tables. Returns when it cannot move
+ * (no recorded stack, the place taken).
+ */
+static void move_stack(uint32_t task)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
+	const struct mmr_plan_task *pt = &p->tasks[task];
+	uint64_t base = 0, at, len = 1ull << 30;
+	struct rlimit rl;
+	void *m;
+
+	/* as large as the one it replaces may grow */
+	if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < len)
+		len = rl.rlim_cur & ~(uint64_t)(mmr_xrt.page_size - 1);
+	for (uint32_t i = 0; i < pt->nsetup; i++) {
+		uint32_t reg = p->setup_regions[pt->setup + i];
+
+		if (p->regions[reg].main_stack)
+			base = mmr_xrt.base[reg];
+	}
+	/* one page apart: the recorded stack stays a mapping of its own */
+	if (len < MMR_XSTACK_RESERVE * 2 || base < len + 2 * mmr_xrt.page_size)
+		return;
+	at = base - mmr_xrt.page_size - len;
+	m = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	if (m != (void *)(uintptr_t)at) {
+		munmap(m, len);
+		return;
+	}
+	root_task = task;
+	root_uc.uc_stack.ss_sp = m;
+	root_uc.uc_stack.ss_size = len;
+	switch_to_root_stack();
+	munmap(m, len);	/* could not switch */
+}
+
+/* Only statics across getcontext: it returns twice as far as the compiler knows. */
+static __attribute__((noinline)) void switch_to_root_stack(void)
+{
+	stack_t st = root_uc.uc_stack;
+
+	if (getcontext(&root_uc) < 0)
+		return;
+	root_uc.uc_stack = st;
+	root_uc.uc_link = NULL;
+	makecontext(&root_uc, root_entry, 0);
+	mmr_xrt.stack_lo = (uintptr_t)st.ss_sp;
+	mmr_xrt.stack_hi = (uintptr_t)st.ss_sp + st.ss_size;
+	setcontext(&root_uc);
+	stack_bounds();
+}
+#endif
+
+void mmr_xtask_root(uint32_t task, pid_t pgid)
+{
 	struct sigaction sa;
 	struct tctx c;
 
@@ -1179,6 +1259,19 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	stack_bounds();
 	tctx_init(&c, task, NULL);
 	setup_task(&c);
+#ifdef MMR_TASK_STATIC
+	move_stack(task);
+#endif
+	root_main(task);
+}
+
+/* The rest of a root task, on whichever stack it runs. */
+static void root_main(uint32_t task)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	struct tctx c;
+
+	tctx_init(&c, task, NULL);
 	for (uint32_t u = 0; u < p->ntasks; u++) {
 		if (!p->tasks[u].initial || !p->tasks[u].thread || p->tasks[u].leader != task)
 			continue;

@@ -105,6 +105,7 @@ struct mmr_plan_region {
 	uint64_t rec_start;	/* recorded address of offset 0 */
 	uint64_t len;		/* bytes (heap: the largest extent seen) */
 	uint8_t origin;		/* enum mmr_region_origin */
+	bool main_stack;	/* its task's [stack] in the header's maps */
 	uint32_t task;		/* task that creates it */
 	/* initial regions and heaps: how to create them */
 	uint32_t prot, flags;

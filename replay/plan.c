@@ -374,6 +374,7 @@ static int initial_maps(struct builder *b, uint32_t task, int32_t pid)
 			  (m->perms[2] == 'x' ? PROT_EXEC : 0);
 		r->flags = m->perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE;
 		r->init_len = m->end - m->start;
+		r->main_stack = !strcmp(m->file, "[stack]");
 		if (is_file(m->file)) {
 			r->file = file_index(b, m->file, m->off + (m->end - m->start));
 			if (r->file == MMR_PLAN_NONE)

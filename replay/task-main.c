@@ -155,7 +155,8 @@ static void rseq_on(void *area, uint32_t len)
 }
 
 /*
- * Make this program's data, bss and heap one anonymous mapping. Fork
+ * Make this program's data, bss and heap one anonymous mapping (and note
+ * where its stack is, for move_stack in exec-task.c). Fork
  * gives every mapping with anonymous pages its own anon_vma, chain and
  * interval-tree entries in the child, and exit frees them again: ~5 us
  * a mapping per replayed fork on a 2-CPU VM, for three where the
@@ -168,6 +169,7 @@ static void merge_data(void)
 	uintptr_t mark = (uintptr_t)&data_marker, start = 0, end = 0, s, e;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
 	unsigned n = 0;
+	bool done = false;
 	char line[4096], perms[8];
 	uint32_t rlen = 0;
 	void *tmp, *rs;
@@ -179,6 +181,12 @@ static void merge_data(void)
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3)
 			break;
+		if (strstr(line, " [stack]\n")) {
+			mmr_xrt.exec_stack_lo = s;
+			mmr_xrt.exec_stack_hi = e;
+		}
+		if (done)
+			continue;
 		if (!n) {
 			if (s <= mark && mark < e && !strcmp(perms, "rw-p")) {
 				start = s;
@@ -189,7 +197,7 @@ static void merge_data(void)
 			end = e;
 			n++;
 		} else {
-			break;
+			done = true;	/* read on for [stack] */
 		}
 	}
 	fclose(f);

@@ -285,6 +285,29 @@ if ! grep -q 'ld-linux' helper-maps.txt; then
 	END { if (bad != "") { print bad; exit 1 } }' helper-maps.txt >maps-check.txt ||
 		fail "helper mappings: $(cat maps-check.txt)"
 fi
+# A static helper runs a root task right below the recorded [stack]: fork
+# then copies page tables the recorded program had anyway.
+if ! grep -q 'ld-linux' helper-maps.txt; then
+	rstack=$(python3 -c "import json,sys; h=json.loads(open(sys.argv[1]).readline()); print('%x' % [m['start'] for p in h['maps'] for m in p['maps'] if m['file'] == '[stack]'][0])" "$FIX/replay-tree.jsonl")
+	"$M" replay "$FIX/replay-tree.jsonl" -o slow.json --speed 0.02 --no-locks >out.txt 2>err.txt &
+	PID=$!
+	found=
+	i=0
+	while [ $i -lt 100 ] && [ -z "$found" ]; do
+		for c in $(pgrep -P $PID); do
+			grep -q "^$rstack-" /proc/"$c"/maps 2>/dev/null && found=$c && break
+		done
+		[ -n "$found" ] || sleep 0.05
+		i=$((i + 1))
+	done
+	sleep 0.3
+	cp /proc/"$found"/maps tree-maps.txt 2>/dev/null
+	wait $PID
+	[ -s tree-maps.txt ] || fail "no replay process of replay-tree.jsonl found with its [stack] at $rstack"
+	below=$(printf '%x' $((0x$rstack - 4096)))
+	grep -q "^[0-9a-f]*-$below rw-p" tree-maps.txt ||
+		fail "the root does not run on a stack right below the recorded one ($below): $(grep -i stack tree-maps.txt)"
+fi
 MMREPLAY_TASK_HELPER= run_bg replay "$FIX/replay-tree.jsonl" -o inproc.json --no-locks
 [ $RC = 0 ] || fail "in-process replay: exit $RC: $(cat err.txt)"
 [ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' inproc.json)" = 24 ] ||

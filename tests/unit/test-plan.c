@@ -470,6 +470,44 @@ static void test_kernel_maps(void **state)
 	mmr_plan_free(p);
 }
 
+/* The header's [stack] of a task is marked: a static helper runs the task next to it. */
+static void test_main_stack(void **state)
+{
+	static const char hdr_s[] =
+		"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
+		"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
+		"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
+		"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":["
+		"{\"pid\":1,\"comm\":\"prog\",\"maps\":["
+		"{\"start\":4194304,\"end\":4210688,\"perms\":\"rw-p\",\"off\":0,\"file\":\"sha256:aa\"},"
+		"{\"start\":8388608,\"end\":8404992,\"perms\":\"rw-p\",\"off\":0,\"file\":\"[heap]\"},"
+		"{\"start\":16777216,\"end\":16912384,\"perms\":\"rw-p\",\"off\":0,\"file\":\"[stack]\"}]}]}\n";
+	static char buf[4096];
+	struct mmr_plan *p;
+	const struct mmr_plan_task *t;
+	unsigned stacks = 0;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "%s%s", hdr_s, TOUCH(2000, 16908288));
+	p = mmr_plan_from_mem(buf, strlen(buf), NULL);
+	if (!p)
+		fail_msg("plan: %s", mmr_strerror());
+	t = &p->tasks[0];
+	for (uint32_t i = 0; i < t->nsetup; i++) {
+		const struct mmr_plan_region *r = &p->regions[p->setup_regions[t->setup + i]];
+
+		if (r->main_stack) {
+			assert_int_equal(r->rec_start, 16777216);
+			stacks++;
+		}
+	}
+	assert_int_equal(stacks, 1);
+	for (uint32_t r = 0; r < p->nregions; r++)
+		if (p->regions[r].rec_start != 16777216)
+			assert_false(p->regions[r].main_stack);
+	mmr_plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_exec_first),
 		cmocka_unit_test(test_kernel_maps),
+		cmocka_unit_test(test_main_stack),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 	};
