@@ -61,6 +61,8 @@ struct mmr_xhdr {
 	volatile uint32_t abort;
 	uint32_t pad;
 	volatile uint64_t t0;
+	/* the TSC clock (tsc-clock.h): an anchor pair and the ratio; 0: clock_gettime */
+	uint64_t tsc_ns, tsc_at, tsc_mult;
 };
 
 /*
@@ -112,6 +114,7 @@ struct mmr_xrt {
 	/* hdr->t0, copied at the go: a forked child reads no shared page for it */
 	uint64_t t0;
 	size_t page_size;		/* this machine's */
+	uint64_t tsc_mult;		/* hdr->tsc_mult, copied at the go */
 	/*
 	 * The main thread's stack, [lo, hi): a replayed child runs on in its
 	 * parent's frames, so each link of a fork chain takes some of it

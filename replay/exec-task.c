@@ -4,8 +4,9 @@
  * tree. No malloc, no stdio, no locks shared with the parent: every
  * result goes to the shared memfd (exec-internal.h), by stores or, for a
  * task that keeps its record to itself, one pwrite at its end. Latencies are
- * taken around the operation only, with CLOCK_MONOTONIC (vDSO), so they
- * include every kernel wait the operation had, per-VMA locks included.
+ * taken around the operation only, with CLOCK_MONOTONIC (read from the
+ * TSC where it comes from there: tsc-clock.h), so they include every
+ * kernel wait the operation had, per-VMA locks included.
  */
 #include <alloca.h>
 #include <errno.h>
@@ -30,6 +31,7 @@
 
 #include "mmr-hist.h"
 #include "exec-internal.h"
+#include "tsc-clock.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -84,12 +86,23 @@ static __thread struct touch_rec *touch_rec;
 #define PARENT_CHECK_NS 100000000ull	/* look for the caller every 100 ms */
 #define PACE_SLACK_NS 50000ull		/* sleeping for less is pointless */
 
+/* This thread's TSC anchor (see tsc-clock.h); a forked child keeps its parent's. */
+static __thread uint64_t tsc_at, tsc_ns;
+
 static uint64_t now(void)
 {
 	struct timespec ts;
 
+	if (mmr_xrt.tsc_mult)
+		return mmr_tsc_ns(mmr_tsc(), tsc_at, tsc_ns, mmr_xrt.tsc_mult);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void tsc_reanchor(void)
+{
+	if (mmr_xrt.tsc_mult)
+		mmr_tsc_pair(&tsc_ns, &tsc_at);
 }
 
 static bool parent_alive(void)
@@ -776,6 +789,7 @@ static void *thread_main(void *arg)
 {
 	struct tctx c;
 
+	tsc_reanchor();
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	tctx_init(&c, (uint32_t)(uintptr_t)arg, NULL);
 	setup_task(&c);
@@ -1037,6 +1051,7 @@ static void run_task(struct tctx *c)
 		if (start > next_check) {
 			if (mmr_xrt.hdr->abort || !parent_alive())
 				break;
+			tsc_reanchor();
 			next_check = start + PARENT_CHECK_NS;
 		}
 	}
@@ -1113,6 +1128,9 @@ static int barrier(void)
 		syscall(SYS_futex, &mmr_xrt.hdr->go, FUTEX_WAIT, 0, &ts, NULL, 0);
 	}
 	mmr_xrt.t0 = mmr_xrt.hdr->t0;
+	tsc_at = mmr_xrt.hdr->tsc_at;
+	tsc_ns = mmr_xrt.hdr->tsc_ns;
+	mmr_xrt.tsc_mult = mmr_xrt.hdr->tsc_mult;
 	return mmr_xrt.hdr->abort ? -1 : 0;
 }
 

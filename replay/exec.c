@@ -33,6 +33,7 @@
 #include "mmr-sysinfo.h"
 #include "mmr-util.h"
 #include "exec-internal.h"
+#include "tsc-clock.h"
 
 /* Write real file contents up to this much (faults then need real I/O). */
 #define FILE_CONTENT_MAX (1ull << 30)
@@ -59,6 +60,8 @@ struct mmr_exec {
 	uint32_t ncpus;			/* histograms per kind */
 	struct mmr_exec_view view;
 	bool over;
+	bool tsc;			/* the tasks' clock is the TSC (tsc-clock.h) */
+	uint64_t cal_ns, cal_tsc;	/* its first calibration pair */
 };
 
 /* ---- view ---- */
@@ -288,6 +291,23 @@ static int make_shm(struct mmr_exec *x)
 	return 0;
 }
 
+/* Whether the kernel's CLOCK_MONOTONIC comes from the TSC (and the TSC can be read). */
+static bool tsc_usable(void)
+{
+	char cs[32] = "";
+	FILE *f;
+
+	if (!MMR_HAVE_TSC)
+		return false;
+	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+	if (!f)
+		return false;
+	if (!fgets(cs, sizeof(cs), f))
+		cs[0] = 0;
+	fclose(f);
+	return !strcmp(cs, "tsc\n");
+}
+
 struct mmr_exec *mmr_exec_new(const struct mmr_plan *p, const struct mmr_exec_opts *o)
 {
 	struct mmr_exec *x;
@@ -324,6 +344,9 @@ struct mmr_exec *mmr_exec_new(const struct mmr_plan *p, const struct mmr_exec_op
 		mmr_exec_free(x);
 		return NULL;
 	}
+	x->tsc = tsc_usable();
+	if (x->tsc)
+		mmr_tsc_pair(&x->cal_ns, &x->cal_tsc);
 	return x;
 }
 
@@ -349,6 +372,27 @@ static void sleep_ns(uint64_t ns)
 	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 
 	nanosleep(&ts, NULL);
+}
+
+/*
+ * The TSC's rate against CLOCK_MONOTONIC, from the pair taken when the
+ * replay was set up to one now (20 ms apart at least: ~5 ppm from clock
+ * reads a few hundred ns wide), and the anchor the tasks start from.
+ */
+#define TSC_CAL_NS 20000000ull
+
+static void tsc_calibrate(struct mmr_exec *x)
+{
+	uint64_t ns, tsc;
+
+	mmr_tsc_pair(&ns, &tsc);
+	if (ns < x->cal_ns + TSC_CAL_NS) {
+		sleep_ns(x->cal_ns + TSC_CAL_NS - ns);
+		mmr_tsc_pair(&ns, &tsc);
+	}
+	x->hdr->tsc_mult = mmr_tsc_mult(x->cal_ns, x->cal_tsc, ns, tsc);
+	x->hdr->tsc_ns = ns;
+	x->hdr->tsc_at = tsc;
 }
 
 static bool stopped(const struct mmr_exec *x)
@@ -677,6 +721,8 @@ int mmr_exec_run(struct mmr_exec *x, struct mmr_stats *stats, uint64_t *wall_ns)
 	 * Timed modes: time 0 a little ahead, so every task is awake when it
 	 * comes. Closed loop: the tasks start at once, so time 0 is now.
 	 */
+	if (x->tsc)
+		tsc_calibrate(x);
 	t0 = mmr_now_ns() + (x->opts.mode == MMR_REPLAY_MAX_SPEED ? 0 : 2000000);
 	x->hdr->t0 = t0;
 	/* what a shared VM's host takes from the run (optional: not every kernel says) */
