@@ -47,7 +47,7 @@ static void test_arithmetic(void **state)
 static void test_reads_monotonic(void **state)
 {
 	char cs[32] = "";
-	uint64_t ns0, tsc0, ns1, tsc1, mult, worst = 0;
+	uint64_t ns0, tsc0, ns1, tsc1, mult, w, worst = 0;
 	struct timespec nap = { 0, 20000000 };
 	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
 
@@ -61,11 +61,17 @@ static void test_reads_monotonic(void **state)
 		printf("skipped: the kernel's clocksource is not the TSC (%s)\n", cs[0] ? cs : "unknown");
 		return;
 	}
-	mmr_tsc_pair(&ns0, &tsc0);
+	w = mmr_tsc_pair(&ns0, &tsc0);
 	nanosleep(&nap, NULL);
-	mmr_tsc_pair(&ns1, &tsc1);
+	w += mmr_tsc_pair(&ns1, &tsc1);
 	mult = mmr_tsc_mult(ns0, tsc0, ns1, tsc1);
 	assert_true(mult > 0);
+	w = mmr_tsc_ns(w, 0, 0, mult);
+	/* under valgrind a system call takes tens of microseconds: no anchor is that exact */
+	if (w > 10000) {
+		printf("skipped: reading CLOCK_MONOTONIC takes %llu ns here\n", (unsigned long long)w / 2);
+		return;
+	}
 	for (int i = 0; i < 10; i++) {
 		uint64_t a, t, b, d;
 
