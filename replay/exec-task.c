@@ -1146,20 +1146,26 @@ static void *initial_thread_main(void *arg)
 	return NULL;
 }
 
+/* RLIMIT_STACK, or 1 GiB when unlimited (the kernel then grows the stack toward it). */
+static uint64_t stack_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1ull << 30))
+		return rl.rlim_cur & ~(uint64_t)(mmr_xrt.page_size - 1);
+	return 1ull << 30;
+}
+
 /*
- * Where this main thread's stack may reach: up from here (what lies above
- * is main's frames and the environment) by RLIMIT_STACK, or 1 GiB when
- * unlimited, which the kernel then grows toward. Taken by the processes
- * forked from here, where it is the same.
+ * Where this main thread's stack may reach: down from here (what lies
+ * above is main's frames and the environment) by stack_limit. Taken by
+ * the processes forked from here, where it is the same.
  */
 static void stack_bounds(void)
 {
 	uintptr_t hi = (uintptr_t)__builtin_frame_address(0);
-	struct rlimit rl;
-	uint64_t lim = 1ull << 30;
+	uint64_t lim = stack_limit();
 
-	if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < lim)
-		lim = rl.rlim_cur;
 	/* exec's arguments and environment count against the limit too */
 	mmr_xrt.stack_hi = hi;
 	mmr_xrt.stack_lo = lim < hi - (64u << 10) ? hi - lim + (64u << 10) : 0;
@@ -1196,13 +1202,9 @@ static void move_stack(uint32_t task)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
 	const struct mmr_plan_task *pt = &p->tasks[task];
-	uint64_t base = 0, at, len = 1ull << 30;
-	struct rlimit rl;
+	uint64_t base = 0, at, len = stack_limit();	/* as large as the one it replaces may grow */
 	void *m;
 
-	/* as large as the one it replaces may grow */
-	if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < len)
-		len = rl.rlim_cur & ~(uint64_t)(mmr_xrt.page_size - 1);
 	for (uint32_t i = 0; i < pt->nsetup; i++) {
 		uint32_t reg = p->setup_regions[pt->setup + i];
 

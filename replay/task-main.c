@@ -156,13 +156,13 @@ static void rseq_on(void *area, uint32_t len)
 
 /*
  * Make this program's data, bss and heap one anonymous mapping (and note
- * where its stack is, for move_stack in exec-task.c). Fork
- * gives every mapping with anonymous pages its own anon_vma, chain and
- * interval-tree entries in the child, and exit frees them again: ~5 us
- * a mapping per replayed fork on a 2-CPU VM, for three where the
- * recorded program's binary has one. The contents are copied out and
- * back (zero pages skipped: untouched, they stay unmapped). Best
- * effort: anything unexpected leaves the mappings as they are.
+ * where its stack is, for move_stack in exec-task.c). Fork gives every
+ * mapping with anonymous pages its own anon_vma, chain and interval-tree
+ * entries in the child, and exit frees them again: ~2 us a mapping per
+ * replayed fork on a 2-CPU VM, for three where the recorded program's
+ * binary has one. The contents are copied out and back (zero pages
+ * skipped: untouched, they stay unmapped). Best effort: anything
+ * unexpected leaves the mappings as they are.
  */
 static void merge_data(void)
 {
