@@ -190,11 +190,15 @@ static void test_example(void **state)
 
 /* ---- in-memory traces ---- */
 
+/* A trace header up to its maps (which follow: a JSON array, then "}\n"). */
+#define HDR_HEAD \
+	"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\"," \
+	"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2," \
+	"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\"," \
+	"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":"
+
 static const char hdr[] =
-	"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
-	"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
-	"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
-	"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":[]}\n";
+	HDR_HEAD "[]}\n";
 
 static struct mmr_plan *plan_str(const char *events)
 {
@@ -362,10 +366,7 @@ static void test_limits(void **state)
  * and makes none of their files; one that did something first keeps them.
  */
 static const char hdr_maps[] =
-	"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
-	"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
-	"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
-	"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":["
+	HDR_HEAD "["
 	"{\"pid\":1,\"comm\":\"mmreplay\",\"maps\":["
 	"{\"start\":4194304,\"end\":4210688,\"perms\":\"r-xp\",\"off\":0,\"file\":\"sha256:aa\"},"
 	"{\"start\":8388608,\"end\":8396800,\"perms\":\"r--p\",\"off\":0,\"file\":\"sha256:cc\"},"
@@ -427,10 +428,7 @@ static void test_exec_first(void **state)
 static void test_kernel_maps(void **state)
 {
 	static const char hdr_v[] =
-		"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
-		"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
-		"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
-		"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":["
+		HDR_HEAD "["
 		"{\"pid\":1,\"comm\":\"prog\",\"maps\":["
 		"{\"start\":4194304,\"end\":4210688,\"perms\":\"rw-p\",\"off\":0,\"file\":\"sha256:aa\"},"
 		"{\"start\":8388608,\"end\":8404992,\"perms\":\"r--p\",\"off\":0,\"file\":\"[vvar]\"},"
@@ -474,10 +472,7 @@ static void test_kernel_maps(void **state)
 static void test_main_stack(void **state)
 {
 	static const char hdr_s[] =
-		"{\"ev\":\"header\",\"schema\":\"mmreplay-trace\",\"version\":1,\"mmreplay_version\":\"0.1.0\","
-		"\"host\":\"t\",\"kernel\":\"6.18\",\"arch\":\"x86_64\",\"page_size\":4096,\"cpus\":2,"
-		"\"clock\":\"mono\",\"start_ns\":1000,\"start_time\":\"2026-01-01T00:00:00Z\","
-		"\"paths\":\"hashed\",\"events\":[],\"filters\":{\"system_wide\":false},\"maps\":["
+		HDR_HEAD "["
 		"{\"pid\":1,\"comm\":\"prog\",\"maps\":["
 		"{\"start\":4194304,\"end\":4210688,\"perms\":\"rw-p\",\"off\":0,\"file\":\"sha256:aa\"},"
 		"{\"start\":8388608,\"end\":8404992,\"perms\":\"rw-p\",\"off\":0,\"file\":\"[heap]\"},"
