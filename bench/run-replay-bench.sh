@@ -53,7 +53,8 @@ ops = {}
 for o in s['ops']:
     ops[o['op']] = ops.get(o['op'], 0) + o['hist']['count']
 # as mmr_result_steal_share: of the replay CPUs' time
-steal = f['steal_ns'] / (f['replayed_ns'] * r['host']['cpus']) if 'steal_ns' in f and f['replayed_ns'] else -1
+cpus = (r.get('vm') or r['host'])['cpus']
+steal = f['steal_ns'] / (f['replayed_ns'] * cpus) if 'steal_ns' in f and f['replayed_ns'] else -1
 print($1, '%.4f' % steal)" "$2"
 }
 

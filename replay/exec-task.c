@@ -1005,9 +1005,12 @@ static void run_task(struct tctx *c)
 		 * the parent writes after a fork costs it a copy-on-write fault
 		 * while the child lives, and the recorded parent took one.
 		 */
-		for (uint32_t i = 0; i < pt->nops; i++)
-			if (c->ops[i].kind == MMR_POP_FORK && tcopy_size(c->ops[i].arg.fork.child) > tmax)
-				tmax = tcopy_size(c->ops[i].arg.fork.child);
+		for (uint32_t i = 0; i < pt->nops && tmax < sizeof(struct tcopy) + TCOPY_MAX; i++) {
+			size_t n = c->ops[i].kind == MMR_POP_FORK ? tcopy_size(c->ops[i].arg.fork.child) : 0;
+
+			if (n > tmax)
+				tmax = n;
+		}
 		c->reaps = alloca(REAP_MAX * sizeof(*c->reaps));
 		c->tbuf = alloca(tmax);
 	}
@@ -1181,6 +1184,8 @@ static void switch_to_root_stack(void);
 
 static void root_entry(void)
 {
+	mmr_xrt.stack_lo = (uintptr_t)root_uc.uc_stack.ss_sp;
+	mmr_xrt.stack_hi = mmr_xrt.stack_lo + root_uc.uc_stack.ss_size;
 	/* nothing after this reads argv, environ or the auxiliary vector there */
 	if (mmr_xrt.exec_stack_lo)
 		madvise((void *)mmr_xrt.exec_stack_lo, mmr_xrt.exec_stack_hi - mmr_xrt.exec_stack_lo,
@@ -1240,10 +1245,7 @@ static __attribute__((noinline)) void switch_to_root_stack(void)
 	root_uc.uc_stack = st;
 	root_uc.uc_link = NULL;
 	makecontext(&root_uc, root_entry, 0);
-	mmr_xrt.stack_lo = (uintptr_t)st.ss_sp;
-	mmr_xrt.stack_hi = (uintptr_t)st.ss_sp + st.ss_size;
 	setcontext(&root_uc);
-	stack_bounds();
 }
 #endif
 
