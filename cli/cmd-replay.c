@@ -396,9 +396,14 @@ int cmd_replay(int argc, char **argv)
 		goto lib_fail;
 	fmt_duration(res->summary.fidelity.lag_p50_ns, a, sizeof(a));
 	fmt_duration(res->summary.fidelity.lag_p99_ns, b, sizeof(b));
-	printf("replayed %s: %u run%s, %" PRIu64 "/%" PRIu64 " ops (%" PRIu64 " failed)",
+	printf("replayed %s: %u run%s, %" PRIu64 "/%" PRIu64 " ops (%" PRIu64 " failed",
 	       res->trace.name, runs, runs == 1 ? "" : "s", res->summary.fidelity.ops_replayed,
 	       res->summary.fidelity.ops_recorded, res->summary.fidelity.ops_failed);
+	/* ops of tasks that were killed or never started: listed in the report */
+	if (res->summary.fidelity.ops_replayed < res->summary.fidelity.ops_recorded)
+		printf(", %" PRIu64 " not run",
+		       res->summary.fidelity.ops_recorded - res->summary.fidelity.ops_replayed);
+	printf(")");
 	if (eo.mode != MMR_REPLAY_MAX_SPEED)
 		printf(", lag p50 %s p99 %s", a, b);
 	stolen = mmr_result_steal_share(res);

@@ -161,9 +161,11 @@ static void fidelity(const struct mmr_result *r)
 		       dur(f->steal_ns, a), pct,
 		       pct >= 5 ? "  (a shared host took it: timings are noisier)" : "");
 	}
-	for (unsigned i = 0; i < f->nfailures; i++)
-		printf("  failure: %s %s x%" PRIu64 "\n", mmr_op_name(f->failures[i].op),
-		       f->failures[i].error, f->failures[i].count);
+	for (unsigned i = 0; i < f->nfailures; i++)	/* op "none": a whole task's */
+		printf("  failure: %s%s%s x%" PRIu64 "\n",
+		       f->failures[i].op == MMR_OP_NONE ? "" : mmr_op_name(f->failures[i].op),
+		       f->failures[i].op == MMR_OP_NONE ? "" : " ", f->failures[i].error,
+		       f->failures[i].count);
 	if (r->summary.has_lost && r->summary.lost_events)
 		printf("  WARNING: %" PRIu64 " tracefs events lost while measuring: lock counts are low\n",
 		       r->summary.lost_events);

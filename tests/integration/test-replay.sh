@@ -358,5 +358,11 @@ run_bg replay chain.jsonl -o chain.json --max-speed --no-locks
 	fail "fork chain, 1 MiB stack: exit $?: $(cat err.txt)"
 [ "$(py '[f["count"] for f in r["summary"]["fidelity"]["failures"] if f["op"] == "fork" and "ulimit -s" in f["error"]]' chain-deep.json)" = "[1]" ] ||
 	fail "fork chain, 1 MiB stack: failures: $(py 'r["summary"]["fidelity"]["failures"]' chain-deep.json)"
+# the ops the unforked tasks never ran are named on the closing line, and the report says why
+notrun=$(py 'r["summary"]["fidelity"]["ops_recorded"] - r["summary"]["fidelity"]["ops_replayed"]' chain-deep.json)
+[ "$notrun" -gt 0 ] && grep -q " failed, $notrun not run)" out.txt ||
+	fail "fork chain, 1 MiB stack: closing line does not count the $notrun ops not run: $(cat out.txt)"
+"$M" report chain-deep.json >report.txt 2>&1 && grep -q "^  failure: task not started x[1-9]" report.txt ||
+	fail "fork chain, 1 MiB stack: report does not list the tasks not started: $(grep failure report.txt)"
 
 echo "PASS"
