@@ -32,6 +32,7 @@ struct node {
 	struct json_object *type;	/* as written, for messages */
 	unsigned types;			/* bit per json_type allowed; 0: any */
 	struct json_object *konst, *enm;
+	bool has_const;			/* konst is NULL for "const": null */
 	struct json_object *props, *addl, *req;
 	struct json_object *items;
 	struct json_object *all, *any, *ifs, *then, *els;
@@ -193,7 +194,7 @@ static int compile(struct mmr_schema *s, struct json_object *o, int depth)
 				return bad_schema(s, "pattern %.100s does not compile",
 						  json_object_get_string(v));
 			n->pattern = v;
-		} else if (!strcmp(kw, "const")) slot = &n->konst;
+		} else if (!strcmp(kw, "const")) slot = &n->konst, n->has_const = true;
 		else if (!strcmp(kw, "enum")) slot = &n->enm;
 		else if (!strcmp(kw, "required")) slot = &n->req;
 		else if (!strcmp(kw, "minimum")) slot = &n->min;
@@ -512,7 +513,7 @@ static int validate_node(struct vctx *c, const struct node *n, struct json_objec
 			    json_object_is_type(n->type, json_type_string)
 				? json_object_get_string(n->type) : json_object_to_json_string(n->type),
 			    type_name(v));
-	if (n->konst && !json_object_equal(n->konst, v))
+	if (n->has_const && !json_object_equal(n->konst, v))
 		return fail(c, "must be %s", json_object_to_json_string(n->konst));
 	if (n->enm) {
 		size_t i, len = json_object_array_length(n->enm);
