@@ -112,6 +112,18 @@ struct mmr_failure {
 	uint64_t count;
 };
 
+/*
+ * Lag by tenth of the recorded timeline (the tenth an op's recorded start
+ * falls in): does it grow through the run, the replay being slower than
+ * the recording, or come in spikes?
+ */
+#define MMR_LAG_TENTHS 10
+
+struct mmr_lag_tenth {
+	uint64_t n;			/* ops */
+	uint64_t sum_ns, max_ns;	/* the file keeps the mean: sum = mean * n read back */
+};
+
 struct mmr_fidelity {
 	uint64_t ops_recorded, ops_replayed, ops_failed;
 	unsigned nfailures;
@@ -124,6 +136,8 @@ struct mmr_fidelity {
 	 */
 	uint64_t steal_ns;
 	bool has_steal;
+	bool has_tenths;		/* a timed replay: tenth[] filled */
+	struct mmr_lag_tenth tenth[MMR_LAG_TENTHS];
 	/*
 	 * Lag (actual - intended start of each op) when known. The file keeps
 	 * only p50/p99/max, so a result read back has lag == NULL; merging then
@@ -258,6 +272,12 @@ int mmr_result_summarize(struct mmr_result *r);
  * that the host stole during the runs, 0..1; -1 when not measured.
  */
 double mmr_result_steal_share(const struct mmr_result *r);
+/*
+ * Whether the lag grew through the run, the replay falling behind a
+ * recording it could not keep up with: the mean lag of the last three
+ * tenths of the timeline is over 1 ms and 4 times that of the first three.
+ */
+bool mmr_fidelity_lag_grows(const struct mmr_fidelity *f);
 /*
  * Merge src into dst: the runs of src are appended (renumbered) and the
  * summary recomputed. Both must describe the same trace (sha256) and

@@ -110,6 +110,20 @@ static struct json_object *fidelity_json(const struct mmr_fidelity *f)
 	    add_u64(o, "replayed_ns", f->replayed_ns) ||
 	    (f->has_steal && add_u64(o, "steal_ns", f->steal_ns)))
 		goto fail;
+	if (f->has_tenths) {
+		arr = add_array(o, "lag_tenths");
+		if (!arr)
+			goto fail;
+		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
+			const struct mmr_lag_tenth *t = &f->tenth[i];
+
+			e = append_object(arr);
+			if (!e || add_u64(e, "ops", t->n) ||
+			    add_u64(e, "mean_ns", t->n ? t->sum_ns / t->n : 0) ||
+			    add_u64(e, "max_ns", t->max_ns))
+				goto fail;
+		}
+	}
 	return o;
 nomem:
 	mmr_seterr(MMR_E_NOMEM, "out of memory");
@@ -481,6 +495,16 @@ static int stats_from_json(struct json_object *o, struct mmr_stats *s)
 	s->fidelity.replayed_ns = get_u64(f, "replayed_ns");
 	s->fidelity.has_steal = get(f, "steal_ns") != NULL;
 	s->fidelity.steal_ns = get_u64(f, "steal_ns");
+	arr = get(f, "lag_tenths");
+	s->fidelity.has_tenths = arr != NULL;
+	for (size_t i = 0; arr && i < MMR_LAG_TENTHS; i++) {	/* the schema says 10 */
+		struct mmr_lag_tenth *t = &s->fidelity.tenth[i];
+
+		e = json_object_array_get_idx(arr, i);
+		t->n = get_u64(e, "ops");
+		t->sum_ns = get_u64(e, "mean_ns") * t->n;
+		t->max_ns = get_u64(e, "max_ns");
+	}
 	arr = get(f, "failures");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		int op;

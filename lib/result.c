@@ -155,6 +155,29 @@ double mmr_result_steal_share(const struct mmr_result *r)
 	return (double)f->steal_ns / ((double)f->replayed_ns * cpus);
 }
 
+/* Mean lag of tenths [from, to), 0 without ops. */
+static uint64_t tenths_mean(const struct mmr_fidelity *f, unsigned from, unsigned to)
+{
+	uint64_t n = 0, sum = 0;
+
+	for (unsigned i = from; i < to; i++) {
+		n += f->tenth[i].n;
+		sum += f->tenth[i].sum_ns;
+	}
+	return n ? sum / n : 0;
+}
+
+bool mmr_fidelity_lag_grows(const struct mmr_fidelity *f)
+{
+	uint64_t early, late;
+
+	if (!f->has_tenths)
+		return false;
+	early = tenths_mean(f, 0, 3);
+	late = tenths_mean(f, MMR_LAG_TENTHS - 3, MMR_LAG_TENTHS);
+	return late > 1000000 && late / 4 > early;
+}
+
 int mmr_result_summarize(struct mmr_result *r)
 {
 	bool exact = r->nruns > 0;

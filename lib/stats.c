@@ -327,6 +327,14 @@ int mmr_stats_merge(struct mmr_stats *dst, const struct mmr_stats *src)
 	df->replayed_ns += sf->replayed_ns;
 	df->steal_ns += sf->steal_ns;
 	df->has_steal |= sf->has_steal;
+	if (sf->has_tenths) {
+		df->has_tenths = true;
+		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
+			df->tenth[i].n += sf->tenth[i].n;
+			df->tenth[i].sum_ns += sf->tenth[i].sum_ns;
+			df->tenth[i].max_ns = max_u64(df->tenth[i].max_ns, sf->tenth[i].max_ns);
+		}
+	}
 	/* Without both histograms only a bound is possible: keep the worst. */
 	df->lag_p50_ns = max_u64(df->lag_p50_ns, sf->lag_p50_ns);
 	df->lag_p99_ns = max_u64(df->lag_p99_ns, sf->lag_p99_ns);

@@ -62,6 +62,13 @@ static void fill_stats(struct mmr_stats *s, unsigned scale)
 	s->fidelity.replayed_ns = 24900000;
 	s->fidelity.steal_ns = 1000000 * scale;
 	s->fidelity.has_steal = true;
+	/* lag by tenth: mean (i + 1) ms * scale over 10 ops, max (i + 2) ms * scale */
+	s->fidelity.has_tenths = true;
+	for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
+		s->fidelity.tenth[i].n = 10;
+		s->fidelity.tenth[i].sum_ns = 10ull * (i + 1) * 1000000 * scale;
+		s->fidelity.tenth[i].max_ns = (i + 2) * 1000000ull * scale;
+	}
 	s->has_lost = true;
 	s->lost_events = scale;
 	s->has_reclaim = true;
@@ -178,11 +185,61 @@ static void test_round_trip(void **state)
 	assert_int_equal(back->summary.fidelity.steal_ns, 3000000);
 	assert_true(back->runs[1].stats.fidelity.has_steal);
 	assert_int_equal(back->runs[1].stats.fidelity.steal_ns, 2000000);
+	/* lag tenths: ops summed, means weighted, maxima the worst run's */
+	assert_true(back->summary.fidelity.has_tenths);
+	for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
+		const struct mmr_lag_tenth *t = &back->summary.fidelity.tenth[i];
+
+		assert_int_equal(t->n, 20);
+		assert_int_equal(t->sum_ns / t->n, 1500000ull * (i + 1));
+		assert_int_equal(t->max_ns, 2000000ull * (i + 2));
+	}
+	assert_true(mmr_fidelity_lag_grows(&back->summary.fidelity));
 	assert_int_equal(back->summary.lost_events, 3);
 	free(a);
 	free(b);
 	mmr_result_free(r);
 	mmr_result_free(back);
+}
+
+/* Lag tenths with these means (ms), 100 ops each. */
+static struct mmr_fidelity tenths(const double ms[MMR_LAG_TENTHS])
+{
+	struct mmr_fidelity f = { .has_tenths = true };
+
+	for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
+		f.tenth[i].n = 100;
+		f.tenth[i].sum_ns = (uint64_t)(ms[i] * 1e6) * 100;
+		f.tenth[i].max_ns = (uint64_t)(ms[i] * 2e6);
+	}
+	return f;
+}
+
+static void test_lag_grows(void **state)
+{
+	static const double flat[] = { 2, 2, 3, 2, 2, 3, 2, 2, 3, 2 };
+	static const double grows[] = { 0.1, 0.2, 0.4, 0.8, 1, 2, 3, 4, 5, 6 };
+	static const double tiny[] = { 0, 0, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7 };
+	static const double spike[] = { 0.2, 0.2, 0.2, 0.2, 500, 300, 100, 0.2, 0.2, 0.2 };
+	struct mmr_fidelity f;
+
+	(void)state;
+	f = tenths(flat);
+	assert_false(mmr_fidelity_lag_grows(&f));
+	f = tenths(grows);
+	assert_true(mmr_fidelity_lag_grows(&f));
+	f = tenths(tiny);		/* growing, but all under 1 ms */
+	assert_false(mmr_fidelity_lag_grows(&f));
+	f = tenths(spike);		/* a stall it recovered from */
+	assert_false(mmr_fidelity_lag_grows(&f));
+	f = tenths(grows);
+	f.has_tenths = false;		/* closed loop */
+	assert_false(mmr_fidelity_lag_grows(&f));
+	/* a replay that started late and held its lag is not growing */
+	for (unsigned i = 0; i < MMR_LAG_TENTHS; i++)
+		f.tenth[i].sum_ns = 100 * 40000000ull;
+	f.has_tenths = true;
+	assert_false(mmr_fidelity_lag_grows(&f));
 }
 
 static struct mmr_hist *find_lock(struct mmr_stats *s, enum mmr_op op)
@@ -282,6 +339,10 @@ static void test_example(void **state)
 	assert_true(r->summary.nlocks >= 4);
 	assert_int_equal(r->summary.fidelity.ops_recorded, 964);
 	assert_string_equal(r->kernel.preempt, "dynamic");
+	assert_true(r->summary.fidelity.has_tenths);
+	assert_int_equal(r->summary.fidelity.tenth[3].max_ns, 910000);
+	assert_int_equal(r->summary.fidelity.tenth[3].sum_ns, 97 * 14000);
+	assert_false(mmr_fidelity_lag_grows(&r->summary.fidelity));
 	mmr_result_free(r);
 }
 
@@ -333,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_write_not_regular),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_lag_grows),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_version_rejected),
 		cmocka_unit_test(test_example),
