@@ -405,7 +405,8 @@ int cmd_replay(int argc, char **argv)
 		       res->summary.fidelity.ops_recorded - res->summary.fidelity.ops_replayed);
 	printf(")");
 	if (eo.mode != MMR_REPLAY_MAX_SPEED)
-		printf(", lag p50 %s p99 %s", a, b);
+		printf(", lag p50 %s p99 %s%s", a, b,
+		       mmr_fidelity_lag_grows(&res->summary.fidelity) ? " and growing" : "");
 	stolen = mmr_result_steal_share(res);
 	if (stolen >= 0.05)
 		printf(", %.0f%% of the CPU time stolen by the host", 100 * stolen);

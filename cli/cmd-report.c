@@ -152,6 +152,18 @@ static void fidelity(const struct mmr_result *r)
 	else
 		printf("  lag behind the recorded timeline: p50 %s, p99 %s, max %s\n",
 		       dur(f->lag_p50_ns, a), dur(f->lag_p99_ns, b), dur(f->lag_max_ns, c));
+	if (f->has_tenths) {
+		printf("  lag by tenth of the timeline, mean:");
+		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++)
+			printf(" %s", f->tenth[i].n ? dur(f->tenth[i].sum_ns / f->tenth[i].n, a) : "-");
+		printf("\n  lag by tenth of the timeline, max: ");
+		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++)
+			printf(" %s", f->tenth[i].n ? dur(f->tenth[i].max_ns, a) : "-");
+		printf("\n");
+		if (mmr_fidelity_lag_grows(f))
+			printf("  the lag grows through the run: the replay is slower than the recording"
+			       " (see mmreplay(1) on CPU-bound recordings; --speed below 1 stretches the timeline)\n");
+	}
 	printf("  recorded timeline %s, replayed in %s (all runs)\n", dur(f->recorded_ns, a),
 	       dur(f->replayed_ns, b));
 	if (stolen >= 0) {

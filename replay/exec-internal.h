@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "mmr-plan.h"
+#include "mmr-result.h"
 
 /* Failure codes besides errno values (stored negated). */
 enum {
@@ -52,6 +53,9 @@ struct mmr_xtask {
 	struct mmr_xfail fails[MMR_XF_SLOTS];
 	uint32_t nsamples;	/* more than MMR_XS_SAMPLES: they went to the histograms */
 	uint64_t s[MMR_XS_SAMPLES];
+	/* timed modes: lag by tenth of the recorded timeline (mmr_lag_tenth) */
+	uint32_t lag_n[MMR_LAG_TENTHS];
+	uint64_t lag_sum[MMR_LAG_TENTHS], lag_max[MMR_LAG_TENTHS];
 };
 
 /* Start barrier and run control. */

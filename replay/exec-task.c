@@ -204,6 +204,20 @@ static void sample(struct tctx *c, unsigned kind, uint64_t ns)
 	xhist_add(kind, ns);
 }
 
+/* An op's start lag, into the histogram and its tenth of the timeline. */
+static void lag_sample(struct tctx *c, uint64_t ts, uint64_t lag)
+{
+	uint64_t d = mmr_xrt.plan->duration_ns;
+	unsigned i = !d ? 0 : ts >= d ? MMR_LAG_TENTHS - 1 : (unsigned)(ts / (d / MMR_LAG_TENTHS + 1));
+	struct mmr_xtask *x = c->x;
+
+	sample(c, MMR_XH_LAG, lag);
+	x->lag_n[i]++;
+	x->lag_sum[i] += lag;
+	if (lag > x->lag_max[i])
+		x->lag_max[i] = lag;
+}
+
 static void xfail(struct tctx *c, enum mmr_pop kind, int code)
 {
 	struct mmr_xtask *x = c->x;
@@ -1035,7 +1049,7 @@ static void run_task(struct tctx *c)
 			await_siblings(c, op, op->kind == MMR_POP_FAULT);
 		start = now();
 		if (!mmr_xrt.closed_loop)
-			sample(c, MMR_XH_LAG, start > want ? start - want : 0);
+			lag_sample(c, op->ts, start > want ? start - want : 0);
 		x->ops_started = i + 1;
 		code = do_op(c, op);
 		if (code == -MMR_XF_UNMAPPED && late)

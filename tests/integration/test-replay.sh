@@ -353,6 +353,18 @@ run_bg replay chain.jsonl -o chain.json --max-speed --no-locks
 	fail "fork chain: failures: $(py 'r["summary"]["fidelity"]["failures"]' chain.json)"
 [ "$(py 'r["summary"]["fidelity"]["ops_replayed"]' chain.json)" = "$(py 'r["summary"]["fidelity"]["ops_recorded"]' chain.json)" ] ||
 	fail "fork chain: replayed $(py 'r["summary"]["fidelity"]["ops_replayed"]' chain.json) of $(py 'r["summary"]["fidelity"]["ops_recorded"]' chain.json) ops"
+[ "$(py '"lag_tenths" in r["summary"]["fidelity"]' chain.json)" = False ] ||
+	fail "fork chain, closed loop: lag by tenth of a timeline it did not follow"
+# a hundred times its recorded pace, which no replay of it keeps: the lag
+# grows through the run, and the closing line and the report say so
+run_bg replay chain.jsonl -o chain-fast.json --speed 100 --no-locks
+[ $RC = 0 ] || fail "fork chain, --speed 100: exit $RC: $(cat err.txt)"
+grep -Eq "lag p50 .* p99 .* and growing[,;]" out.txt ||
+	fail "fork chain, --speed 100: closing line does not say the lag grows: $(cat out.txt)"
+[ "$(py '(lambda f, t: " ".join(map(str, (len(t), sum(x["ops"] for x in t) == f["ops_replayed"], t[-1]["mean_ns"] > 10 * max(t[0]["mean_ns"], 1) and t[-1]["max_ns"] >= t[-1]["mean_ns"]))))(r["summary"]["fidelity"], r["summary"]["fidelity"]["lag_tenths"])' chain-fast.json)" = "10 True True" ] ||
+	fail "fork chain, --speed 100: lag by tenth: $(py 'r["summary"]["fidelity"].get("lag_tenths")' chain-fast.json)"
+"$M" report chain-fast.json >report.txt 2>&1 && grep -q "^  the lag grows through the run" report.txt ||
+	fail "fork chain, --speed 100: report: $(grep -i lag report.txt)"
 # deeper than a 1 MiB stack holds: a listed failure, not a crashed replay process
 (ulimit -s 1024 && exec "$M" replay chain.jsonl -o chain-deep.json --max-speed --no-locks) >out.txt 2>err.txt ||
 	fail "fork chain, 1 MiB stack: exit $?: $(cat err.txt)"
