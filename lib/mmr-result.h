@@ -224,6 +224,9 @@ struct mmr_hist *mmr_stats_lock(struct mmr_stats *s, const struct mmr_lockkey *k
 struct mmr_hist *mmr_stats_op(struct mmr_stats *s, enum mmr_op op, bool per_page);
 /* The lag histogram (created on first use); owned by s. */
 struct mmr_hist *mmr_stats_lag(struct mmr_stats *s);
+/* Add n ops with sum_ns of lag, the largest max_ns, to tenth i of f. */
+void mmr_fidelity_add_tenth(struct mmr_fidelity *f, unsigned i, uint64_t n, uint64_t sum_ns,
+			    uint64_t max_ns);
 /* Add to the path with the same class, op and frames, or append one. */
 int mmr_stats_add_path(struct mmr_stats *s, enum mmr_lockclass cls, enum mmr_op op,
 		       const char *const *frames, unsigned nframes, uint64_t count,

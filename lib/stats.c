@@ -193,6 +193,16 @@ struct mmr_hist *mmr_stats_op(struct mmr_stats *s, enum mmr_op op, bool per_page
 	return h;
 }
 
+void mmr_fidelity_add_tenth(struct mmr_fidelity *f, unsigned i, uint64_t n, uint64_t sum_ns,
+			    uint64_t max_ns)
+{
+	f->has_tenths = true;
+	f->tenth[i].n += n;
+	f->tenth[i].sum_ns += sum_ns;
+	if (max_ns > f->tenth[i].max_ns)
+		f->tenth[i].max_ns = max_ns;
+}
+
 struct mmr_hist *mmr_stats_lag(struct mmr_stats *s)
 {
 	if (!s->fidelity.lag) {
@@ -327,14 +337,8 @@ int mmr_stats_merge(struct mmr_stats *dst, const struct mmr_stats *src)
 	df->replayed_ns += sf->replayed_ns;
 	df->steal_ns += sf->steal_ns;
 	df->has_steal |= sf->has_steal;
-	if (sf->has_tenths) {
-		df->has_tenths = true;
-		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
-			df->tenth[i].n += sf->tenth[i].n;
-			df->tenth[i].sum_ns += sf->tenth[i].sum_ns;
-			df->tenth[i].max_ns = max_u64(df->tenth[i].max_ns, sf->tenth[i].max_ns);
-		}
-	}
+	for (unsigned i = 0; sf->has_tenths && i < MMR_LAG_TENTHS; i++)
+		mmr_fidelity_add_tenth(df, i, sf->tenth[i].n, sf->tenth[i].sum_ns, sf->tenth[i].max_ns);
 	/* Without both histograms only a bound is possible: keep the worst. */
 	df->lag_p50_ns = max_u64(df->lag_p50_ns, sf->lag_p50_ns);
 	df->lag_p99_ns = max_u64(df->lag_p99_ns, sf->lag_p99_ns);

@@ -533,17 +533,10 @@ static int collect(struct mmr_exec *x, struct mmr_stats *s, uint64_t wall)
 				return -1;
 		if (xt->other_fails && mmr_stats_add_failure(s, MMR_OP_OTHER, "other", xt->other_fails) < 0)
 			return -1;
-		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++) {
-			struct mmr_lag_tenth *lt = &s->fidelity.tenth[i];
-
-			if (!xt->lag_n[i])
-				continue;
-			s->fidelity.has_tenths = true;
-			lt->n += xt->lag_n[i];
-			lt->sum_ns += xt->lag_sum[i];
-			if (xt->lag_max[i] > lt->max_ns)
-				lt->max_ns = xt->lag_max[i];
-		}
+		for (unsigned i = 0; i < MMR_LAG_TENTHS; i++)
+			if (xt->lag_n[i])
+				mmr_fidelity_add_tenth(&s->fidelity, i, xt->lag_n[i], xt->lag_sum[i],
+						       xt->lag_max[i]);
 		if (xt->state == 1 || (xt->state == 2 && xt->ops_done < p->tasks[t].nops))
 			killed++;
 		else if (xt->state == 0 && p->tasks[t].nops)
