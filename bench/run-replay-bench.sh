@@ -114,7 +114,12 @@ for w in fault fork; do
 				{ echo "replay failed: $(tail -3 "$T/out")"; exit 1; }
 			   py "f['lag_p50_ns'], f['lag_p99_ns'], r['trace']['duration_ns'], f['ops_replayed'], f['ops_recorded'], f['ops_failed']" \
 				"$T/b.json" >>"$T/$w.$m"
-			   echo "  rep $r ($m) as recorded${opt:+ $opt}: lag p50/p99 $(tail -1 "$T/$w.$m" | awk '{printf "%.2f / %.2f ms, trace %.3f s, stolen %.1f%%", $1/1e6, $2/1e6, $3/1e9, 100 * $NF}')" ;;
+			   echo "  rep $r ($m) as recorded${opt:+ $opt}: lag p50/p99 $(tail -1 "$T/$w.$m" | awk '{printf "%.2f / %.2f ms, trace %.3f s, stolen %.1f%%", $1/1e6, $2/1e6, $3/1e9, 100 * $NF}')"
+			   # a lag that steps up at a stall and stays, or one that grows
+			   python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['summary']['fidelity'].get('lag_tenths') or []
+print('      lag mean by tenth of the timeline, ms:', ' '.join('%.1f' % (x['mean_ns'] / 1e6) for x in t))" "$T/b.json" ;;
 			c|m) opt=--no-locks; [ $m = m ] && opt=
 			   "$mmr" replay "$T/$w.jsonl" -o "$T/c.json" --max-speed $opt >"$T/out" 2>&1 ||
 				{ echo "replay failed: $(tail -3 "$T/out")"; exit 1; }
