@@ -137,13 +137,6 @@ static int bad_schema(struct mmr_schema *s, const char *fmt, ...)
 	return -1;
 }
 
-static int64_t get_limit(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : -1;
-}
-
 /*
  * Compile a schema object and everything under it, once. Keywords outside
  * the subset make loading fail loudly rather than be skipped.
@@ -162,10 +155,7 @@ static int compile(struct mmr_schema *s, struct json_object *o, int depth)
 	if (!n)
 		return bad_schema(s, "out of memory");
 	json_object_set_userdata(o, n, node_free);
-	n->min_items = get_limit(o, "minItems");
-	n->max_items = get_limit(o, "maxItems");
-	n->min_len = get_limit(o, "minLength");
-	n->max_len = get_limit(o, "maxLength");
+	n->min_items = n->max_items = n->min_len = n->max_len = -1;
 	json_object_object_foreach(o, kw, v) {
 		struct json_object **slot = NULL;
 		bool sub = false, subs = false;
@@ -207,9 +197,12 @@ static int compile(struct mmr_schema *s, struct json_object *o, int depth)
 		else if (!strcmp(kw, "if")) slot = &n->ifs, sub = true;
 		else if (!strcmp(kw, "then")) slot = &n->then, sub = true;
 		else if (!strcmp(kw, "else")) slot = &n->els, sub = true;
+		else if (!strcmp(kw, "minItems")) n->min_items = json_object_get_int64(v);
+		else if (!strcmp(kw, "maxItems")) n->max_items = json_object_get_int64(v);
+		else if (!strcmp(kw, "minLength")) n->min_len = json_object_get_int64(v);
+		else if (!strcmp(kw, "maxLength")) n->max_len = json_object_get_int64(v);
 		else if (!strcmp(kw, "$defs")) subs = true;
-		else if (!in_list(annotations, kw) && strcmp(kw, "minItems") && strcmp(kw, "maxItems") &&
-			 strcmp(kw, "minLength") && strcmp(kw, "maxLength"))
+		else if (!in_list(annotations, kw))
 			return bad_schema(s, "keyword '%s' is not supported by this validator", kw);
 		if (slot)
 			*slot = v;
