@@ -84,6 +84,22 @@ struct mmr_xhist {
 	uint64_t b[];			/* mmr_hist_nbuckets() */
 };
 
+/*
+ * Recorded addresses in [lo, hi) are replayed at + delta (mod 2^64): the
+ * recorded binary and heap, moved next to the helper's own data (see
+ * exec-layout.c). lo == hi: nothing moves.
+ */
+struct mmr_xshift {
+	uint64_t lo, hi, delta;
+};
+
+/*
+ * The shift for a process whose heap is region anchor, the helper's own
+ * image (code to the end of its data and heap) at [self_lo, self_hi).
+ */
+void mmr_xshift_choose(const struct mmr_plan *p, uint32_t anchor, uint64_t self_lo, uint64_t self_hi,
+		       struct mmr_xshift *s);
+
 /* Everything a replay process needs; a copy lives in each one after fork. */
 struct mmr_xrt {
 	const struct mmr_plan *plan;
@@ -127,6 +143,9 @@ struct mmr_xrt {
 	uintptr_t stack_lo, stack_hi;
 	/* the stack exec gave the helper, [lo, hi) (0, 0: unknown; see task-main.c) */
 	uintptr_t exec_stack_lo, exec_stack_hi;
+	/* the static helper's image, code to heap (0, 0: unknown), and the shift it led to */
+	uintptr_t self_lo, self_hi;
+	struct mmr_xshift shift;
 };
 
 /* Stack a replayed fork leaves free; below, the fork fails (MMR_XF_STACK). */

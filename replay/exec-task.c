@@ -392,11 +392,16 @@ static int do_fault(struct tctx *c, const struct mmr_plan_op *op)
  * Mappings at their recorded places keep the recorded order and gaps, so
  * the VMA tree has the recorded shape around them, and what a split or a
  * merge costs in it (maple tree node splits and rebalancing were 14% of
- * a small mprotect in a recording and none in its replay before).
+ * a small mprotect in a recording and none in its replay before). The
+ * binary and heap move as one block (mmr_xrt.shift, exec-layout.c).
  */
 static void *rec_hint(const struct mmr_plan_region *r)
 {
-	return (void *)(uintptr_t)r->rec_start;
+	uint64_t a = r->rec_start;
+
+	if (a - mmr_xrt.shift.lo < mmr_xrt.shift.hi - mmr_xrt.shift.lo)
+		a += mmr_xrt.shift.delta;
+	return (void *)(uintptr_t)a;
 }
 
 /* mmap() that falls back to no PROT_EXEC where the file system forbids it. */
@@ -1190,6 +1195,22 @@ static void stack_bounds(void)
 
 static void root_main(uint32_t task) __attribute__((noreturn));
 
+/* Choose mmr_xrt.shift from the root's recorded heap, before anything is mapped. */
+static void place_binary(uint32_t task)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+	const struct mmr_plan_task *pt = &p->tasks[task];
+	uint32_t heap = MMR_PLAN_NONE;
+
+	for (uint32_t i = 0; i < pt->nsetup; i++) {
+		uint32_t reg = p->setup_regions[pt->setup + i];
+
+		if (p->regions[reg].origin == MMR_REGION_HEAP)
+			heap = reg;
+	}
+	mmr_xshift_choose(p, heap, mmr_xrt.self_lo, mmr_xrt.self_hi, &mmr_xrt.shift);
+}
+
 #ifdef MMR_TASK_STATIC
 static ucontext_t root_uc;
 static uint32_t root_task;
@@ -1294,6 +1315,7 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	mmr_xrt.ncreated = 0;
 	stack_bounds();
 	tctx_init(&c, task, NULL);
+	place_binary(task);
 	setup_task(&c);
 #ifdef MMR_TASK_STATIC
 	move_stack(task);

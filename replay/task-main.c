@@ -87,6 +87,9 @@ static void *map_fd(int fd, size_t len, int prot, bool keep)
 #define NO_SSP
 #endif
 
+/* The start of this program's code (GNU ld's default script defines it). */
+extern char __executable_start[];
+
 /* In .data: the mapping holding it starts the run merge_data merges. */
 static volatile int data_marker = 1;
 
@@ -156,7 +159,8 @@ static void rseq_on(void *area, uint32_t len)
 
 /*
  * Make this program's data, bss and heap one anonymous mapping (and note
- * where its stack is, for move_stack in exec-task.c). Fork gives every
+ * where its stack is, for move_stack in exec-task.c, and where its image
+ * ends, for place_binary there). Fork gives every
  * mapping with anonymous pages its own anon_vma, chain and interval-tree
  * entries in the child, and exit frees them again: ~2 us a mapping per
  * replayed fork on a 2-CPU VM, for three where the recorded program's
@@ -201,6 +205,10 @@ static void merge_data(void)
 		}
 	}
 	fclose(f);
+	if (n) {
+		mmr_xrt.self_lo = (uintptr_t)__executable_start;
+		mmr_xrt.self_hi = end;
+	}
 	if (n < 2)
 		return;
 	len = end - start;

@@ -275,15 +275,23 @@ case $exe in
 esac
 [ -s helper-maps.txt ] || fail "could not read the helper's maps"
 # A replayed fork copies every mapping with anonymous pages (an anon_vma
-# each): a static helper keeps its own to one, right after its code.
+# each): a static helper keeps its own to one, after its code, starting a
+# 2 MiB block (where the recorded binary and heap then go: exec-layout.c).
 if ! grep -q 'ld-linux' helper-maps.txt; then
-	awk -v exe="$exe" '
-	{ split($1, a, "-") }
-	$6 == exe { if ($2 ~ /^rw/) bad = "its data is still a file mapping: " $0; end = a[2]; next }
-	end != "" && !seen { seen = 1; if (a[1] != end || $2 != "rw-p") bad = "no anonymous data mapping after its code: " $0; prev = a[2]; next }
-	seen == 1 { seen = 2; if (a[1] == prev && $2 == "rw-p") bad = "its data, bss and heap are more than one mapping: " $0 }
-	END { if (bad != "") { print bad; exit 1 } }' helper-maps.txt >maps-check.txt ||
-		fail "helper mappings: $(cat maps-check.txt)"
+	python3 - "$exe" helper-maps.txt >maps-check.txt <<'PYEOF' || fail "helper mappings: $(cat maps-check.txt)"
+import sys
+exe, maps = sys.argv[1], [l.split() for l in open(sys.argv[2])]
+code = [i for i, m in enumerate(maps) if len(m) > 5 and m[5] == exe]
+if any(maps[i][1].startswith('rw') for i in code):
+    sys.exit('its data is still a file mapping')
+data = maps[code[-1] + 1]
+lo, hi = (int(x, 16) for x in data[0].split('-'))
+if data[1] != 'rw-p' or len(data) > 5 and data[5] != '[heap]' or lo % (2 << 20):
+    sys.exit('no anonymous data mapping on a 2 MiB boundary after its code: ' + ' '.join(data))
+nxt = maps[code[-1] + 2]
+if int(nxt[0].split('-')[0], 16) == hi and nxt[1] == 'rw-p':
+    sys.exit('its data, bss and heap are more than one mapping: ' + ' '.join(nxt))
+PYEOF
 fi
 # A static helper runs a root task right below the recorded [stack]: fork
 # then copies page tables the recorded program had anyway.
@@ -307,6 +315,14 @@ if ! grep -q 'ld-linux' helper-maps.txt; then
 	below=$(printf '%x' $((0x$rstack - 4096)))
 	grep -q "^[0-9a-f]*-$below rw-p" tree-maps.txt ||
 		fail "the root does not run on a stack right below the recorded one ($below): $(grep -i stack tree-maps.txt)"
+	# ... and the recorded heap (at 0x555500000000, a 2 MiB boundary)
+	# next to the helper's data, in its 512 GiB: one page of PUDs for both
+	python3 - tree-maps.txt <<'PYEOF' || fail "the recorded heap is not next to the helper's data: $(head -4 tree-maps.txt)"
+import sys
+maps = [l.split() for l in open(sys.argv[1])]
+starts = [int(m[0].split('-')[0], 16) for m in maps if m[1] == 'rw-p' and len(m) == 5]
+sys.exit(not any(1 << 20 <= a < 1 << 39 and a % (2 << 20) == 0 for a in starts))
+PYEOF
 fi
 MMREPLAY_TASK_HELPER= run_bg replay "$FIX/replay-tree.jsonl" -o inproc.json --no-locks
 [ $RC = 0 ] || fail "in-process replay: exit $RC: $(cat err.txt)"
