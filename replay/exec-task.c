@@ -110,18 +110,7 @@ static bool parent_alive(void)
 	return kill(mmr_xrt.parent, 0) == 0 || errno == EPERM;
 }
 
-/*
- * The replay keeps the order the trace shows between a process and the
- * children it forked: an op recorded after a child's exit waits for that
- * exit, as the recorded program did in wait(). In closed loop that is the
- * only order there is; in timed modes a late child makes its parent late
- * too, as it did when recorded, instead of both running at once and
- * competing for CPUs the recorded ones did not compete for. Per task,
- * bounded: children beyond REAP_MAX are not waited for; they are reaped
- * in passing (see sweep).
- */
-#define REAP_MAX 64
-
+/* Children a task waits for (see MMR_PLAN_REAP_MAX): their exit ends the wait. */
 struct reap {
 	uint32_t child;
 	pid_t pid;
@@ -155,7 +144,7 @@ struct tctx {
 	unsigned nbases;
 	unsigned nreaps;
 	unsigned unwaited;		/* children forked and not in reaps */
-	struct reap *reaps;		/* REAP_MAX, on run_task's stack when it forks */
+	struct reap *reaps;		/* pt->reaps, on run_task's stack when it forks */
 	struct tcopy *tbuf;		/* ditto: what do_fork hands a child (see tcopy) */
 };
 
@@ -562,20 +551,28 @@ struct tcopy {
 	bool live, siblings;
 	bool whole;		/* the ops and pieces follow */
 	uint8_t nbases;
-	struct tbase bases[TBASE_MAX];
 	struct mmr_plan_task t;
-	/* t.nops ops, then their pieces */
+	/* nbases bases (only as many as there are: less stack), t.nops ops, their pieces */
+	struct tbase bases[];
 };
 
-/* Bytes of child's ops and their pieces; more than TCOPY_MAX: too many. */
-static size_t tcopy_len(uint32_t child)
+/*
+ * Bytes of child's ops and their pieces (more than TCOPY_MAX: too many),
+ * and in *nb the most bases a copy may hand it.
+ */
+static size_t tcopy_len(uint32_t child, unsigned *nb)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
 	const struct mmr_plan_task *t = &p->tasks[child];
-	size_t len = (size_t)t->nops * sizeof(struct mmr_plan_op);
+	size_t len = (size_t)t->nops * sizeof(struct mmr_plan_op), n = 0;
 
-	for (uint32_t i = 0; i < t->nops && len <= TCOPY_MAX; i++)
-		len += p->ops[t->op + i].npieces * sizeof(struct mmr_plan_piece);
+	for (uint32_t i = 0; i < t->nops && len <= TCOPY_MAX; i++) {
+		const struct mmr_plan_op *op = &p->ops[t->op + i];
+
+		len += op->npieces * sizeof(struct mmr_plan_piece);
+		n += op->npieces + (op->kind == MMR_POP_BRK);
+	}
+	*nb = n < TBASE_MAX ? (unsigned)n : TBASE_MAX;
 	return len;
 }
 
@@ -598,8 +595,8 @@ static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
 {
 	const struct mmr_plan *p = mmr_xrt.plan;
 	const struct mmr_plan_task *t = &p->tasks[child];
-	struct mmr_plan_op *ops = (struct mmr_plan_op *)(cp + 1);
-	struct mmr_plan_piece *pcs = (struct mmr_plan_piece *)(ops + t->nops);
+	struct mmr_plan_op *ops;
+	struct mmr_plan_piece *pcs;
 	uint32_t k = 0;
 
 	cp->live = mmr_xrt.live[child];
@@ -610,15 +607,21 @@ static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
 	if (!whole)
 		return;
 	for (uint32_t i = 0; i < t->nops; i++) {
+		const struct mmr_plan_op *op = &p->ops[t->op + i];
+
+		if (op->kind == MMR_POP_BRK)
+			tbase_add(cp, op->arg.brk.region);
+		for (uint32_t j = 0; j < op->npieces; j++)
+			tbase_add(cp, p->pieces[op->piece + j].region);
+	}
+	ops = (struct mmr_plan_op *)(cp->bases + cp->nbases);
+	pcs = (struct mmr_plan_piece *)(ops + t->nops);
+	for (uint32_t i = 0; i < t->nops; i++) {
 		ops[i] = p->ops[t->op + i];
 		memcpy(&pcs[k], &p->pieces[ops[i].piece], ops[i].npieces * sizeof(*pcs));
 		ops[i].piece = k;
 		k += ops[i].npieces;
-		if (ops[i].kind == MMR_POP_BRK)
-			tbase_add(cp, ops[i].arg.brk.region);
 	}
-	for (uint32_t j = 0; j < k; j++)
-		tbase_add(cp, pcs[j].region);
 }
 
 /* Set up task's context; cp: what its parent handed it, NULL for the others. */
@@ -642,7 +645,7 @@ static void tctx_init(struct tctx *c, uint32_t task, const struct tcopy *cp)
 		c->pt = &p->tasks[task];
 	}
 	if (cp && cp->whole) {
-		c->ops = (const struct mmr_plan_op *)(cp + 1);
+		c->ops = (const struct mmr_plan_op *)(cp->bases + cp->nbases);
 		c->pieces = (const struct mmr_plan_piece *)(c->ops + cp->t.nops);
 	} else {
 		c->ops = &p->ops[c->pt->op];
@@ -708,7 +711,7 @@ static pid_t replay_fork(uint32_t opmask)
 
 /*
  * Wait for the pending children recorded to exit before ts (see
- * REAP_MAX), as the recorded program did: waitpid. A child that another
+ * MMR_PLAN_REAP_MAX), as the recorded program did: waitpid. A child that another
  * thread's sweep reaped first is gone too (ECHILD). It cannot hang: on
  * abort the whole tree is killed, and a child whose caller is gone ends
  * by itself (parent_alive).
@@ -747,18 +750,20 @@ static void sweep(struct tctx *c)
 	}
 }
 
-/* Bytes of the tcopy do_fork hands child. */
+/* Bytes of the tcopy do_fork hands child, at most. */
 static size_t tcopy_size(uint32_t child)
 {
-	size_t len = tcopy_len(child);
+	unsigned nb;
+	size_t len = tcopy_len(child, &nb);
 
-	return sizeof(struct tcopy) + (len <= TCOPY_MAX ? len : 0);
+	return sizeof(struct tcopy) + (len <= TCOPY_MAX ? nb * sizeof(struct tbase) + len : 0);
 }
 
 static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
-	size_t len = tcopy_len(child);
+	unsigned nb;
+	size_t len = tcopy_len(child, &nb);
 	struct tcopy *cp = c->tbuf;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uint64_t s, e;
@@ -772,13 +777,14 @@ static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 	pid = replay_fork(cp->t.opmask);
 	if (pid == 0) {
 		/*
-		 * The child starts its frames at the next page boundary down,
-		 * in a page its parent did not write (see run_task): it stays
-		 * out of the page its parent writes next, and one page holds
-		 * its frames where they would straddle two.
+		 * The child starts its frames right at the next page boundary
+		 * down from the stack pointer (see run_task): one page then
+		 * holds what it writes around each op where the frames would
+		 * straddle two, and every page it writes is a fault after
+		 * each fork it makes.
 		 */
-		uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-		void *pad = alloca((here & (mmr_xrt.page_size - 1)) + 16);
+		char *here = alloca(16);
+		void *pad = alloca((uintptr_t)here & (mmr_xrt.page_size - 1));
 
 		__asm__ volatile("" : : "r"(pad) : "memory");
 		child_main(child, cp);
@@ -794,7 +800,7 @@ static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	}
 	/* waited for when this task has ops after the child's recorded exit */
-	if (c->reaps && c->nreaps < REAP_MAX && cp->t.end_ts < c->pt->end_ts)
+	if (c->nreaps < c->pt->reaps && cp->t.end_ts < c->pt->end_ts)
 		c->reaps[c->nreaps++] = (struct reap){ child, pid };
 	else
 		c->unwaited++;
@@ -1024,13 +1030,16 @@ static void run_task(struct tctx *c)
 		 * the parent writes after a fork costs it a copy-on-write fault
 		 * while the child lives, and the recorded parent took one.
 		 */
-		for (uint32_t i = 0; i < pt->nops && tmax < sizeof(struct tcopy) + TCOPY_MAX; i++) {
+		for (uint32_t i = 0; i < pt->nops &&
+				     tmax < sizeof(struct tcopy) + TBASE_MAX * sizeof(struct tbase) + TCOPY_MAX;
+		     i++) {
 			size_t n = c->ops[i].kind == MMR_POP_FORK ? tcopy_size(c->ops[i].arg.fork.child) : 0;
 
 			if (n > tmax)
 				tmax = n;
 		}
-		c->reaps = alloca(REAP_MAX * sizeof(*c->reaps));
+		/* as many as the plan counted (count_reaps), not a fixed table */
+		c->reaps = alloca((pt->reaps ? pt->reaps : 1u) * sizeof(*c->reaps));
 		c->tbuf = alloca(tmax);
 	}
 	if (c->live)

@@ -119,12 +119,22 @@ struct mmr_plan_file {
 	uint64_t size;		/* bytes the replay file needs */
 };
 
+/*
+ * The replay keeps the order the trace shows between a process and the
+ * children it forked: an op recorded after a child's exit waits for that
+ * exit, as the recorded program did in wait(). Per task, bounded: children
+ * beyond this many at once are not waited for (the executor reaps them in
+ * passing).
+ */
+#define MMR_PLAN_REAP_MAX 64
+
 struct mmr_plan_task {
 	int32_t rec_pid, rec_tid;
 	uint32_t leader;	/* task index of the thread group leader */
 	uint32_t parent;	/* creating task, MMR_PLAN_NONE for initial tasks */
 	bool thread;		/* not a leader */
 	bool initial;		/* exists at the start (no recorded creation) */
+	uint16_t reaps;		/* children it waits for at once, at most (MMR_PLAN_REAP_MAX) */
 	uint32_t op, nops;	/* into mmr_plan.ops */
 	uint32_t setup, nsetup;	/* regions to create when the task starts (into setup_regions) */
 	uint32_t opmask;	/* 1 << enum mmr_pop for each kind it runs */

@@ -1078,6 +1078,44 @@ static int flatten(struct builder *b)
 }
 
 /*
+ * How many children each task waits for at once at most, as the executor
+ * keeps them (exec-task.c: do_fork adds a child recorded to exit before
+ * its parent ends, the first op recorded after that exit waits for it):
+ * the executor's table of them lies on a stack every replayed fork copies.
+ */
+static void count_reaps(struct mmr_plan *p)
+{
+	for (uint32_t i = 0; i < p->ntasks; i++) {
+		struct mmr_plan_task *t = &p->tasks[i];
+		uint64_t pending[MMR_PLAN_REAP_MAX];
+		unsigned n = 0;
+
+		t->reaps = 0;
+		if (!(t->opmask & (1u << MMR_POP_FORK)))
+			continue;
+		for (uint32_t k = 0; k < t->nops; k++) {
+			const struct mmr_plan_op *op = &p->ops[t->op + k];
+			uint64_t end;
+
+			for (unsigned j = 0; j < n;) {
+				if (pending[j] < op->ts)
+					pending[j] = pending[--n];
+				else
+					j++;
+			}
+			if (op->kind != MMR_POP_FORK || n == MMR_PLAN_REAP_MAX)
+				continue;
+			end = p->tasks[op->arg.fork.child].end_ts;
+			if (end < t->end_ts) {
+				pending[n++] = end;
+				if (n > t->reaps)
+					t->reaps = (uint16_t)n;
+			}
+		}
+	}
+}
+
+/*
  * Keep only the files a replay uses: those of regions set up at a task's
  * start and those mmap ops map (a region made by mremap has its source's
  * file). Numbers are kept in order.
@@ -1163,6 +1201,7 @@ static struct mmr_plan *plan_reader(struct mmr_trace_reader *r, const struct mmr
 	p->duration_ns = f && f->duration_ns ? f->duration_ns : b.last_ts - p->base_ts;
 	if (flatten(&b) < 0 || drop_unused_files(p) < 0)
 		goto fail;
+	count_reaps(p);
 	for (uint32_t i = 0; i < p->nregions; i++)
 		p->regions[i].len = page_up(&b, p->regions[i].len);
 	for (uint32_t i = 0; i < p->nfiles; i++)

@@ -503,6 +503,45 @@ static void test_main_stack(void **state)
 	mmr_plan_free(p);
 }
 
+/*
+ * How many children a task waits for at once (the executor's table on its
+ * stack): those recorded to exit before their parent ends, pending until
+ * the first op of the parent's recorded after their exit.
+ */
+static void test_reaps(void **state)
+{
+	char ev[4096] = "";
+	struct mmr_plan *p;
+
+	(void)state;
+	/* 1 forks 2, 3 and 4; 2 and 3 exit, then 1 touches, forks 5 (outlives it) and exits */
+	strcat(ev, TOUCH(1000, 8388608));
+	for (int c = 2; c <= 4; c++) {
+		char e[256];
+
+		snprintf(e, sizeof(e), "{\"ev\":\"fork\",\"ts\":%d,\"pid\":1,\"tid\":1,\"child\":%d,"
+			 "\"thread\":false,\"flags\":17}\n", 1000 + 1000 * c, c);
+		strcat(ev, e);
+	}
+	strcat(ev, "{\"ev\":\"exit\",\"ts\":6000,\"pid\":2,\"tid\":2,\"group\":true}\n"
+		   "{\"ev\":\"exit\",\"ts\":7000,\"pid\":3,\"tid\":3,\"group\":true}\n");
+	strcat(ev, TOUCH(8000, 8388608));
+	strcat(ev, "{\"ev\":\"fork\",\"ts\":9000,\"pid\":1,\"tid\":1,\"child\":5,\"thread\":false,\"flags\":17}\n"
+		   "{\"ev\":\"exit\",\"ts\":10000,\"pid\":4,\"tid\":4,\"group\":true}\n"
+		   "{\"ev\":\"exit\",\"ts\":11000,\"pid\":1,\"tid\":1,\"group\":true}\n"
+		   "{\"ev\":\"exit\",\"ts\":12000,\"pid\":5,\"tid\":5,\"group\":true}\n");
+	p = plan_str(ev);
+	if (!p)
+		fail_msg("plan: %s", mmr_strerror());
+	assert_int_equal(p->ntasks, 5);
+	kinds(p, 0, "fault fork fork fork fault fork exit");
+	/* 2, 3 and 4 pending at once; 5 outlives its parent, so it is not waited for */
+	assert_int_equal(p->tasks[0].reaps, 3);
+	for (uint32_t t = 1; t < p->ntasks; t++)
+		assert_int_equal(p->tasks[t].reaps, 0);
+	mmr_plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_exec_first),
 		cmocka_unit_test(test_kernel_maps),
 		cmocka_unit_test(test_main_stack),
+		cmocka_unit_test(test_reaps),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 	};
