@@ -67,6 +67,13 @@ struct mmr_xhdr {
 	volatile uint64_t t0;
 	/* the TSC clock (tsc-clock.h): an anchor pair and the ratio; 0: clock_gettime */
 	uint64_t tsc_ns, tsc_at, tsc_mult;
+	/*
+	 * --reclaim=pageout: set before the go when a reclaimer replays the
+	 * plan's reclaims; reclaims_done counts those it is through with, in
+	 * plan order (see await_reclaim in exec-task.c).
+	 */
+	uint32_t reclaim_gate;
+	volatile uint32_t reclaims_done;
 };
 
 /*
@@ -133,6 +140,7 @@ struct mmr_xrt {
 	uint32_t ncreated;		/* entries set in created (0: skip the scans) */
 	/* hdr->t0, copied at the go: a forked child reads no shared page for it */
 	uint64_t t0;
+	bool reclaim_gate;		/* hdr->reclaim_gate, copied at the go */
 	size_t page_size;		/* this machine's */
 	uint64_t tsc_mult;		/* hdr->tsc_mult, copied at the go */
 	/*

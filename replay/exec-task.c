@@ -146,6 +146,7 @@ struct tctx {
 	unsigned unwaited;		/* children forked and not in reaps */
 	struct reap *reaps;		/* pt->reaps, on run_task's stack when it forks */
 	struct tcopy *tbuf;		/* ditto: what do_fork hands a child (see tcopy) */
+	uint32_t next_reclaim;		/* the next plan reclaim it waits for (see await_reclaims) */
 };
 
 #define SAMPLES_OUT (MMR_XS_SAMPLES + 1)
@@ -892,6 +893,37 @@ static int do_op(struct tctx *c, const struct mmr_plan_op *op)
  */
 #define AWAIT_MAX_NS 1000000000ull
 
+/* The first reclaim from j on (plan order) whose target is task; nreclaims when none. */
+static uint32_t reclaim_of(uint32_t task, uint32_t j)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+
+	while (j < p->nreclaims && p->reclaims[j].task != task)
+		j++;
+	return j;
+}
+
+/*
+ * --reclaim=pageout: a reclaim recorded after this task's first i ops is
+ * done before its op i, as when recorded, however late the reclaimer
+ * (a thread of the caller) comes: at most AWAIT_MAX_NS, after which the
+ * reclaimer finds what it finds. The wait is lag of op i.
+ */
+static void await_reclaims(struct tctx *c, uint32_t i)
+{
+	const struct mmr_plan *p = mmr_xrt.plan;
+
+	while (c->next_reclaim < p->nreclaims && p->reclaims[c->next_reclaim].after_ops <= i) {
+		uint64_t give_up = now() + AWAIT_MAX_NS;
+		struct timespec ts = { 0, 50000 };
+
+		while (__atomic_load_n(&mmr_xrt.hdr->reclaims_done, __ATOMIC_ACQUIRE) <= c->next_reclaim &&
+		       !mmr_xrt.hdr->abort && now() < give_up)
+			nanosleep(&ts, NULL);
+		c->next_reclaim = reclaim_of(c->task, c->next_reclaim + 1);
+	}
+}
+
 static bool await_region(const struct tctx *c, uint32_t region)
 {
 	const struct mmr_plan_region *r;
@@ -1045,6 +1077,8 @@ static void run_task(struct tctx *c)
 	if (c->live)
 		x->pid = getpid();
 	x->state = 1;
+	/* reclaim targets are live: the reclaimer follows their progress */
+	c->next_reclaim = mmr_xrt.reclaim_gate && c->live ? reclaim_of(c->task, 0) : mmr_xrt.plan->nreclaims;
 	for (uint32_t i = 0; i < pt->nops; i++) {
 		const struct mmr_plan_op *op = &c->ops[i];
 		uint64_t want = 0, start;
@@ -1058,6 +1092,8 @@ static void run_task(struct tctx *c)
 		}
 		if (c->nreaps)
 			reap_due(c, op->ts);
+		if (c->next_reclaim < mmr_xrt.plan->nreclaims)
+			await_reclaims(c, i);
 		late = (op->npieces || op->kind == MMR_POP_BRK) && await_op(c, op);
 		if (c->siblings && ((1u << op->kind) & SIBLING_ORDERED))
 			await_siblings(c, op, op->kind == MMR_POP_FAULT);
@@ -1086,6 +1122,9 @@ static void run_task(struct tctx *c)
 			next_check = start + PARENT_CHECK_NS;
 		}
 	}
+	/* one recorded after its last op comes before its end too */
+	if (c->next_reclaim < mmr_xrt.plan->nreclaims)
+		await_reclaims(c, pt->nops);
 	/* children outliving the task's ops are not waited for (the caller reaps them) */
 	x->end_ns = now();
 	x->state = 2;
@@ -1159,6 +1198,7 @@ static int barrier(void)
 		syscall(SYS_futex, &mmr_xrt.hdr->go, FUTEX_WAIT, 0, &ts, NULL, 0);
 	}
 	mmr_xrt.t0 = mmr_xrt.hdr->t0;
+	mmr_xrt.reclaim_gate = mmr_xrt.hdr->reclaim_gate;
 	tsc_at = mmr_xrt.hdr->tsc_at;
 	tsc_ns = mmr_xrt.hdr->tsc_ns;
 	mmr_xrt.tsc_mult = mmr_xrt.hdr->tsc_mult;

@@ -101,6 +101,16 @@ uint64_t mmr_exec_view_ops_done(const struct mmr_exec_view *v, uint32_t task)
 	return task < v->x->plan->ntasks ? v->x->tasks[task].ops_done : 0;
 }
 
+void mmr_exec_view_gate_reclaims(const struct mmr_exec_view *v)
+{
+	v->x->hdr->reclaim_gate = 1;
+}
+
+void mmr_exec_view_reclaimed(const struct mmr_exec_view *v, uint32_t i)
+{
+	__atomic_store_n(&v->x->hdr->reclaims_done, i + 1, __ATOMIC_RELEASE);
+}
+
 bool mmr_exec_view_over(const struct mmr_exec_view *v)
 {
 	return __atomic_load_n(&v->x->over, __ATOMIC_ACQUIRE) || v->x->hdr->abort;

@@ -42,6 +42,16 @@ uint64_t mmr_exec_view_ops_done(const struct mmr_exec_view *v, uint32_t task);
 bool mmr_exec_view_over(const struct mmr_exec_view *v);
 /* The task was created (it may have ended since). */
 bool mmr_exec_view_started(const struct mmr_exec_view *v, uint32_t task);
+/*
+ * A reclaimer replays the plan's reclaims, in plan order: call from the
+ * start hook. Each target then waits (a second at most) before the op
+ * after its reclaim until mmr_exec_view_reclaimed() says that reclaim is
+ * done, so the reclaim lands between the ops it fell between when
+ * recorded, and not after the process is gone.
+ */
+void mmr_exec_view_gate_reclaims(const struct mmr_exec_view *v);
+/* Reclaims 0..i are done (or given up). */
+void mmr_exec_view_reclaimed(const struct mmr_exec_view *v, uint32_t i);
 
 struct mmr_exec_hooks {
 	/*

@@ -4,7 +4,8 @@
  * reclaim episodes with process_madvise(MADV_PAGEOUT) on the replayed
  * processes' private anonymous memory. In timed modes it fires at the
  * recorded moments; in closed-loop mode when the target process has done
- * as many ops as it had when the reclaim was recorded.
+ * as many ops as it had when the reclaim was recorded. Either way the
+ * target waits for it before its next op (mmr_exec_view_gate_reclaims).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -154,6 +155,7 @@ static void *pageout_main(void *arg)
 		if (!wait_for(po, &p->reclaims[i], t0, mmr_exec_view_speed(po->v)))
 			break;
 		pageout_one(po, &p->reclaims[i]);
+		mmr_exec_view_reclaimed(po->v, i);
 	}
 	return NULL;
 }
@@ -167,6 +169,7 @@ struct mmr_pageout *mmr_pageout_start(const struct mmr_exec_view *v)
 		return NULL;
 	}
 	po->v = v;
+	mmr_exec_view_gate_reclaims(v);
 	/* Created before the stats are used by the thread: no ENOMEM there. */
 	if (!mmr_stats_op(&po->stats, MMR_OP_RECLAIM, false)) {
 		free(po);

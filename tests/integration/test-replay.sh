@@ -151,7 +151,7 @@ no_leftovers "memcg" $PID
 [ "$(py 'r["summary"]["reclaim"]["swapouts"]' memcg.json)" -gt 0 ] || fail "memcg: nothing was swapped out"
 [ "$(py 'r["params"]["memcg_limit"]' memcg.json)" = 33554432 ] || fail "memcg: limit not recorded"
 
-echo "5. --reclaim=pageout at the recorded moment"
+echo "5. --reclaim=pageout at the recorded moment, before the target's next op"
 run_bg replay "$FIX/replay-tree.jsonl" -o pageout.json --reclaim pageout --no-locks
 [ $RC = 0 ] || fail "pageout: exit $RC: $(cat err.txt)"
 no_leftovers "pageout" $PID
@@ -159,6 +159,16 @@ no_leftovers "pageout" $PID
 [ "$(py 'sum(o["hist"]["count"] for o in r["summary"]["ops"] if o["op"]=="reclaim")' pageout.json)" = 1 ] ||
 	fail "pageout: no process_madvise done: $(py 'r["summary"]["fidelity"]["failures"]' pageout.json)"
 grep -q "pageout, zram[0-9]* swap" out.txt || fail "pageout: no swap set up: $(cat out.txt)"
+# Closed loop, the target runs on at once after the op the reclaim came
+# after and is gone microseconds later: the reclaim still lands before
+# its next op, three times out of three.
+for k in 1 2 3; do
+	run_bg replay "$FIX/replay-tree.jsonl" -o pageout-max.json --reclaim pageout --no-locks --max-speed
+	[ $RC = 0 ] || fail "pageout, closed loop: exit $RC: $(cat err.txt)"
+	[ "$(py 'sum(o["hist"]["count"] for o in r["summary"]["ops"] if o["op"]=="reclaim")' pageout-max.json)" = 1 ] ||
+		fail "pageout, closed loop (run $k): no process_madvise done: $(py 'r["summary"]["fidelity"]["failures"]' pageout-max.json)"
+done
+no_leftovers "pageout, closed loop" $PID
 
 echo "6. SIGINT mid-run: the tree is killed, every setting undone"
 "$M" replay "$FIX/replay-long.jsonl" -o int.json --reclaim memcg --memcg-limit 16M >out.txt 2>err.txt &
