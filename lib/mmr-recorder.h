@@ -248,9 +248,10 @@ struct mmr_decoder;
 
 /*
  * Syscalls traced (sys_enter_X/sys_exit_X) only to know which operation a
- * task is in when it takes a lock: fork/vfork/exit and the other syscalls
- * that take mmap_lock (mincore, mlock, msync, process_madvise, ...). They
- * produce no events of their own. NULL-terminated; enabled with MMR_G_LOCKS.
+ * task is in when it takes a lock: fork/vfork/exit, wait4/waitid (tasklist
+ * lock) and the other syscalls that take mmap_lock (mincore, mlock, msync,
+ * process_madvise, ...). They produce no events of their own.
+ * NULL-terminated; enabled with MMR_G_LOCKS.
  */
 extern const char *const mmr_span_syscalls[];
 

@@ -65,7 +65,30 @@ wait $pid; rc=$?
 no_instance && ok "no instance left" || not_ok "no instance left"
 ! pgrep -f "$WORKLOAD -n 1 -s 5" >/dev/null && ok "traced command stopped" || { not_ok "traced command left running"; pkill -f "$WORKLOAD -n 1 -s 5"; }
 
-# 5. usage errors
+# 5. lock samples in a parent's wait are not its last fault's: a fork loop
+# on 2 CPUs contends on tasklist_lock in wait4 hundreds of times a second
+# (after the stack copy-on-write fault of every fork)
+if [ -n "${MMR_FORK_WORKLOAD:-}" ]; then
+	expect_rc 0 "record a fork loop" -- "$MMREPLAY" record -q -o "$T/f.jsonl" -- "$MMR_FORK_WORKLOAD" -s 1
+	python3 - "$T/f.jsonl" >"$T/wait.txt" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+stacks = {e['id']: e['frames'] for e in ev if e['ev'] == 'stack'}
+ops = [e['op'] for e in ev if e['ev'] == 'contention' and
+       {'do_wait', '__do_wait', 'kernel_wait4'} & set(stacks.get(e.get('stack'), []))]
+print(len(ops), sum(op == 'fault' for op in ops))
+PY
+	read -r nwait nfault <"$T/wait.txt"
+	if [ "${nwait:-0}" -gt 0 ]; then
+		[ "$nfault" = 0 ] && ok "wait4 contention ($nwait) is not a fault's" ||
+			not_ok "$nfault of $nwait wait4 contentions attributed to a fault"
+	else
+		echo "# no contention in wait4 in this recording: attribution not checked"
+	fi
+	no_instance && ok "no instance left" || not_ok "no instance left"
+fi
+
+# 6. usage errors
 expect_rc 2 "no target" -- "$MMREPLAY" record -o "$T/u.jsonl"
 expect_rc 2 "--comm without -a" -- "$MMREPLAY" record --comm x -- true
 expect_rc 2 "bad event group" -- "$MMREPLAY" record -e bogus -- true
