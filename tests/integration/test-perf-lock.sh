@@ -49,8 +49,9 @@
 # Asserted, for both traces: neither tool lost events; per class, event
 # counts agree within 2% (classes with 20 or more), so both saw the same
 # contentions of the same tasks; per class, the sleeping-lock wait (modes
-# read, write, mutex: rwsem and mutex waits) agrees within 10% wherever it
-# reaches 10 ms in either tool; the dominant class of the trace (anon_vma
+# read, write, mutex: rwsem and mutex waits) agrees within 10%, plus 50 us
+# an event for the begin offset above, wherever it reaches 10 ms in either
+# tool; the dominant class of the trace (anon_vma
 # for zygote, mmap_lock for heap-mprotect) has at least 5 sleeping waits
 # and 20 ms of them.
 #
@@ -263,8 +264,11 @@ for c in classes:
     if max(pt[0], mm[0]) >= 20 and abs(mm[0] - pt[0]) > 0.02 * max(pt[0], mm[0]):
         errors.append('%s events: mmreplay %d vs perf %d (beyond 2%%)' % (c, mm[0], pt[0]))
     sp, sm = sleeping(perf_tree, c), sleeping(mmr, c)
-    if max(sp[1], sm[1]) >= 10e6 and abs(sm[1] - sp[1]) > 0.10 * max(sp[1], 1):
-        errors.append('%s sleeping-lock wait: mmreplay %.3f ms vs perf %.3f ms (beyond 10%%)'
+    # perf's waits hold mmreplay's unwinding too (see the top): 10%, plus
+    # up to 50 us an event, which a class of few short waits can reach
+    # (24 waits of 0.4 ms, 55 us apart each, in a run with CPU stolen)
+    if max(sp[1], sm[1]) >= 10e6 and abs(sm[1] - sp[1]) > 0.10 * max(sp[1], 1) + 50e3 * max(sp[0], sm[0]):
+        errors.append('%s sleeping-lock wait: mmreplay %.3f ms vs perf %.3f ms (beyond 10%% + 50 us an event)'
                       % (c, ms(sm[1]), ms(sp[1])))
     if c == dominant or max(sp[1], sm[1]) >= 10e6:
         sps, sms = perf_tree[(c, 'spin')], mmr[(c, 'spin')]
