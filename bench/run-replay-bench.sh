@@ -138,6 +138,9 @@ import json, statistics, sys
 T = sys.argv[1]
 def rows(path):
     return [[float(x) for x in line.split()] for line in open(path) if line.strip()]
+def quiet(rs):
+    # the reps with < 5% of the CPU time stolen (the last column; -1: unknown)
+    return [v for v in rs if 0 <= v[-1] < 0.05]
 for w, op in (('fault', 'fault'), ('fork', 'fork')):
     a = statistics.median(v[0] for v in rows(f'{T}/{w}.a'))
     n = dur = 0
@@ -160,8 +163,8 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
           f'  ({n} {op}s in {dur / 1e9:.3f} s)')
     print(f'    (c) replay, closed loop        {c:12.0f} {op}s/s   c/a = {c / a:.3f}  (target >= 0.8;'
           f' this trace\'s workers did {min(shares)}-{max(shares)} {op}s: c/a <= {ceiling:.3f} for a perfect replay)')
-    qa = [v[0] for v in rows(f'{T}/{w}.a') if 0 <= v[-1] < 0.05]
-    qc = [v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.c') if 0 <= v[-1] < 0.05]
+    qa = [v[0] for v in quiet(rows(f'{T}/{w}.a'))]
+    qc = [v[0] / (v[1] / 1e9) for v in quiet(rows(f'{T}/{w}.c'))]
     if len(qa) >= 3 and len(qc) >= 3:
         print(f'        over the reps with < 5% CPU stolen ({len(qa)} a, {len(qc)} c): c/a = '
               f'{statistics.median(qc) / statistics.median(qa):.3f}')
@@ -177,10 +180,10 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
         print(f'    ({m}) replay {what}: lag p50 {p50 / 1e6:.3f} ms, p99 {p99 / 1e6:.3f} ms;'
               f' p99 / trace duration ({d / 1e9:.3f} s) = {p99 / d:.4f}  (target <= 0.05)')
         # as for c/a: a stall the host causes is lag the replay cannot help
-        q = [v for v in r if 0 <= v[-1] < 0.05]
+        q = quiet(r)
         if len(q) >= 3:
             print(f'        over the reps with < 5% CPU stolen ({len(q)}): p99 / trace duration = '
-                  f'{statistics.median(v[1] for v in q) / statistics.median(v[2] for v in q):.4f}')
+                  f'{statistics.median(v[1] for v in q) / d:.4f}')
         else:
             print(f'        too few reps with < 5% CPU stolen for a steal-free lag ({len(q)})')
     bad = [v for m in 'bn' for v in rows(f'{T}/{w}.{m}') if v[3] != v[4] or v[5]]

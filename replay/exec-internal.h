@@ -70,7 +70,7 @@ struct mmr_xhdr {
 	/*
 	 * --reclaim=pageout: set before the go when a reclaimer replays the
 	 * plan's reclaims; reclaims_done counts those it is through with, in
-	 * plan order (see await_reclaim in exec-task.c).
+	 * plan order (see await_reclaims in exec-task.c).
 	 */
 	uint32_t reclaim_gate;
 	volatile uint32_t reclaims_done;

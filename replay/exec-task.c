@@ -559,7 +559,7 @@ struct tcopy {
 
 /*
  * Bytes of child's ops and their pieces (more than TCOPY_MAX: too many),
- * and in *nb the most bases a copy may hand it.
+ * and in *nb (unless NULL) the most bases a copy may hand it.
  */
 static size_t tcopy_len(uint32_t child, unsigned *nb)
 {
@@ -573,7 +573,8 @@ static size_t tcopy_len(uint32_t child, unsigned *nb)
 		len += op->npieces * sizeof(struct mmr_plan_piece);
 		n += op->npieces + (op->kind == MMR_POP_BRK);
 	}
-	*nb = n < TBASE_MAX ? (unsigned)n : TBASE_MAX;
+	if (nb)
+		*nb = n < TBASE_MAX ? (unsigned)n : TBASE_MAX;
 	return len;
 }
 
@@ -763,8 +764,7 @@ static size_t tcopy_size(uint32_t child)
 static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
-	unsigned nb;
-	size_t len = tcopy_len(child, &nb);
+	size_t len = tcopy_len(child, NULL);
 	struct tcopy *cp = c->tbuf;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uint64_t s, e;
