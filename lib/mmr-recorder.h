@@ -27,6 +27,7 @@
 #define MMR_RECORDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mmr-event.h"
@@ -82,6 +83,15 @@ struct mmr_recorder_opts {
 	 */
 	bool faults_implied;
 	/*
+	 * Keep up to this many bytes of ring-buffer pages raw in memory:
+	 * mmr_recorder_read() then only copies pages out of the kernel, and
+	 * decodes (in one batch) only when that much is held;
+	 * mmr_recorder_flush() decodes the rest. For a measurement that
+	 * should not take CPU from what it measures while it runs. 0: decode
+	 * as pages are read.
+	 */
+	size_t hold_bytes;
+	/*
 	 * A followed process that is the recorder's own child waiting to
 	 * exec the program to record (record -- CMD): what it does before
 	 * exec, and its maps at the start, are the recorder's, not the
@@ -104,6 +114,7 @@ struct mmr_recorder_stats {
 	uint64_t late;			/* records older than what was already emitted */
 	uint64_t stacks;		/* distinct kernel stacks */
 	uint64_t missed;		/* missed events flagged in ring buffer pages */
+	uint64_t ring_bytes;		/* memory the read rings grew to (hold_bytes) */
 };
 
 /*

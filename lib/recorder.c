@@ -24,6 +24,11 @@
  * the caller's timeout and then drains what accumulated, which keeps the
  * number of read(2) calls per record small.
  *
+ * Holding (opts.hold_bytes). A replay's measurement reads pages as usual
+ * but leaves them raw, growing the per-CPU rings, and decodes after the
+ * run: decoding costs ~10x the read(2), CPU time a 2-CPU replay has none
+ * of to spare. Past the budget it decodes a batch and holds again.
+ *
  * Symbols. /proc/kallsyms (for contention stacks) is read when the
  * recorder is created, before tracing starts: it costs ~0.1 s of CPU, most
  * of it the kernel formatting the file, which would otherwise land in the
@@ -68,7 +73,7 @@
 struct rcpu {
 	int fd;
 	uint8_t *pages;
-	unsigned head, count;		/* ring of sub-buffers */
+	unsigned head, count, cap;	/* ring of sub-buffers */
 	struct kbuffer *kbuf;
 	void *cur;			/* current record, NULL if none loaded */
 	uint64_t cur_ts;
@@ -84,7 +89,8 @@ struct mmr_recorder {
 	struct tep_handle *tep;
 	struct mmr_coalesce *c;
 	struct mmr_decoder *d;
-	unsigned ncpus, subbuf, npages;
+	unsigned ncpus, subbuf, npages;	/* npages: each ring's first capacity */
+	size_t hold_bytes, held_bytes;	/* see mmr_recorder_opts.hold_bytes */
 	struct rcpu *cpus;
 	struct pollfd *pfds;
 
@@ -490,6 +496,8 @@ static int setup_cpus(struct mmr_recorder *r)
 		r->npages = 16;
 	if (r->npages > 1024)
 		r->npages = 1024;
+	if (r->hold_bytes)
+		r->npages = 2;	/* grown as needed */
 	r->cpus = calloc(n, sizeof(*r->cpus));
 	r->pfds = calloc(n, sizeof(*r->pfds));
 	if (!r->cpus || !r->pfds)
@@ -503,7 +511,9 @@ static int setup_cpus(struct mmr_recorder *r)
 		rc->fd = tracefs_instance_file_open(r->inst, path, O_RDONLY | O_NONBLOCK);
 		if (rc->fd < 0)
 			return mmr_seterr_errno(MMR_E_IO, "opening %s of %s", path, r->name);
-		rc->pages = malloc((size_t)r->npages * r->subbuf);
+		rc->cap = r->npages;
+		rc->pages = malloc((size_t)rc->cap * r->subbuf);
+		r->held_bytes += (size_t)rc->cap * r->subbuf;
 		rc->kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST, KBUFFER_ENDIAN_SAME_AS_HOST);
 		if (!rc->pages || !rc->kbuf)
 			return mmr_seterr(MMR_E_NOMEM, "out of memory");
@@ -515,13 +525,37 @@ static int setup_cpus(struct mmr_recorder *r)
 
 static inline uint8_t *page_at(struct mmr_recorder *r, struct rcpu *rc, unsigned i)
 {
-	return rc->pages + (size_t)(i % r->npages) * r->subbuf;
+	return rc->pages + (size_t)(i % rc->cap) * r->subbuf;
+}
+
+/*
+ * Double a full ring while the held pages stay within hold_bytes; 0 when
+ * it grew. Only between merges (no record loaded from it): kbuffer points
+ * into the current sub-buffer.
+ */
+static int grow_ring(struct mmr_recorder *r, struct rcpu *rc)
+{
+	size_t add = (size_t)rc->cap * r->subbuf;
+	unsigned wrapped = rc->head + rc->count > rc->cap ? rc->head + rc->count - rc->cap : 0;
+	uint8_t *np;
+
+	if (rc->cur || r->held_bytes + add > r->hold_bytes)
+		return -1;
+	/* large blocks grow by mremap: only the wrapped part is copied */
+	np = realloc(rc->pages, 2 * add);
+	if (!np)
+		return -1;	/* decode instead, as without holding */
+	memcpy(np + add, np, (size_t)wrapped * r->subbuf);
+	rc->pages = np;
+	rc->cap *= 2;
+	r->held_bytes += add;
+	return 0;
 }
 
 /* Read sub-buffers until EAGAIN or the ring is full; 1 when full. */
 static int fill_cpu(struct mmr_recorder *r, struct rcpu *rc)
 {
-	while (rc->count < r->npages) {
+	while (rc->count < rc->cap || grow_ring(r, rc) == 0) {
 		uint64_t t0 = mmr_now_ns();
 		uint8_t *p = page_at(r, rc, rc->head + rc->count);
 		ssize_t n = read(rc->fd, p, r->subbuf);
@@ -559,7 +593,7 @@ static void load_cpu(struct mmr_recorder *r, struct rcpu *rc)
 			rc->cur_ts = ts;
 			return;
 		}
-		rc->head = (rc->head + 1) % r->npages;
+		rc->head = (rc->head + 1) % rc->cap;
 		rc->count--;
 	}
 	rc->cur = NULL;
@@ -574,7 +608,7 @@ static void next_record(struct mmr_recorder *r, struct rcpu *rc)
 		rc->cur_ts = ts;
 		return;
 	}
-	rc->head = (rc->head + 1) % r->npages;
+	rc->head = (rc->head + 1) % rc->cap;
 	rc->count--;
 	load_cpu(r, rc);
 }
@@ -705,6 +739,9 @@ int mmr_recorder_read(struct mmr_recorder *r, mmr_event_cb cb, void *arg, int ti
 				return -1;
 			full |= f;
 		}
+		/* holding: pages stay raw until a ring cannot grow or the flush */
+		if (r->hold_bytes && !full)
+			break;
 		bound = merge_bound(r);
 		if (merge(r, bound) < 0)
 			return -1;
@@ -828,6 +865,7 @@ struct mmr_recorder *mmr_recorder_new(const struct mmr_recorder_opts *o)
 	r->groups = o->groups ? o->groups : MMR_G_ALL;
 	r->system_wide = o->system_wide;
 	r->hash_paths = o->hash_paths;
+	r->hold_bytes = o->hold_bytes;
 	r->exec_pid = o->exec_pid;
 	if (o->npids) {
 		r->pids = malloc(o->npids * sizeof(*r->pids));
@@ -1080,6 +1118,7 @@ void mmr_recorder_get_stats(const struct mmr_recorder *r, struct mmr_recorder_st
 	}
 	for (unsigned i = 0; i < r->ncpus; i++)
 		st->missed += r->cpus[i].missed;
+	st->ring_bytes = r->held_bytes;
 }
 
 static bool proc_selected(struct mmr_recorder *r, int32_t pid)

@@ -16,12 +16,20 @@
 #include "mmr-hist.h"
 #include "mmr-measure.h"
 #include "mmr-recorder.h"
+#include "mmr-sysinfo.h"
 
 struct stack {
 	uint32_t id;
 	unsigned n;
 	char **frames;
 };
+
+/*
+ * Ring-buffer pages held raw during a run (decoded after it): a 2 s fork
+ * replay on 2 CPUs held 64 MiB. At most 1/16 of MemAvailable: the
+ * replay's own memory comes first.
+ */
+#define HOLD_MAX (256u << 20)
 
 struct mmr_measure {
 	struct mmr_stats stats;		/* accumulated since the last collect */
@@ -174,6 +182,7 @@ static void *reader_main(void *arg)
 int mmr_measure_start(struct mmr_measure *m, const pid_t *pids, unsigned npids)
 {
 	struct mmr_recorder_opts o;
+	struct mmr_sysinfo si;
 	int32_t *p32 = calloc(npids ? npids : 1, sizeof(*p32));
 
 	if (!p32)
@@ -191,6 +200,9 @@ int mmr_measure_start(struct mmr_measure *m, const pid_t *pids, unsigned npids)
 	o.faults_implied = true;
 	o.pids = p32;
 	o.npids = npids;
+	o.hold_bytes = HOLD_MAX;
+	if (mmr_sysinfo_get(&si) == 0 && si.mem_available / 16 < o.hold_bytes)
+		o.hold_bytes = si.mem_available / 16;
 	m->rec = mmr_recorder_new(&o);
 	free(p32);
 	if (!m->rec)

@@ -193,6 +193,14 @@ static bool has_event(struct mmr_recorder *r, const char *name)
 int main(int argc, char **argv)
 {
 	const char *wl = argc > 1 ? argv[1] : getenv("MMR_WORKLOAD");
+	/*
+	 * --hold: the same checks, the pages held raw until the flush (a
+	 * replay's measurement); --hold-small: held 48 KiB at most, so that
+	 * batches are decoded on the way and the rings wrap between them.
+	 */
+	bool hold = argc > 2 && !strcmp(argv[2], "--hold");
+	bool hold_small = argc > 2 && !strcmp(argv[2], "--hold-small");
+	size_t before_flush = 0;
 	int gate[2], out[2], status = 0;
 	struct mmr_recorder_opts o = { 0 };
 	struct mmr_recorder_stats st;
@@ -243,6 +251,7 @@ int main(int argc, char **argv)
 	pid = child;
 	o.pids = &pid;
 	o.npids = 1;
+	o.hold_bytes = hold ? 64u << 20 : hold_small ? 48u << 10 : 0;
 	r = mmr_recorder_new(&o);
 	if (!r) {
 		int code = mmr_errcode() == MMR_E_NOTSUP ? 77 : 1;
@@ -304,6 +313,7 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		goto fail;
 	}
+	before_flush = e.n;
 	if (mmr_recorder_stop(r) < 0 || mmr_recorder_flush(r, collect, &e) < 0) {
 		printf("FAIL: stop/flush: %s\n", mmr_strerror());
 		goto fail;
@@ -358,6 +368,21 @@ int main(int argc, char **argv)
 	CHECK(mmr_recorder_lost_total(r) == 0, "ring buffer lost events");
 	CHECK(st.unmatched_syscall == 0, "%" PRIu64 " unmatched syscalls", st.unmatched_syscall);
 	CHECK(st.forced == 0, "%" PRIu64 " events forced out incomplete", st.forced);
+	if (hold) {
+		/* rings start at 2 pages a CPU: what the workload wrote made them grow */
+		long sub = sysconf(_SC_PAGESIZE);
+
+		printf("held: %zu events delivered before the flush, rings grew to %" PRIu64 " KiB\n",
+		       before_flush, st.ring_bytes >> 10);
+		CHECK(before_flush == 0, "%zu events decoded while holding", before_flush);
+		CHECK(st.ring_bytes > 2u * (uint64_t)sub * mmr_recorder_ncpus(r),
+		      "the rings did not grow (%" PRIu64 " bytes)", st.ring_bytes);
+	}
+	if (hold_small) {
+		printf("held 48 KiB at most: %zu events delivered before the flush, rings %" PRIu64 " KiB\n",
+		       before_flush, st.ring_bytes >> 10);
+		CHECK(st.ring_bytes <= 48u << 10, "held %" PRIu64 " bytes", st.ring_bytes);
+	}
 
 	{
 		const char *base = strrchr(wl, '/') ? strrchr(wl, '/') + 1 : wl;
