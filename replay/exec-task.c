@@ -118,12 +118,6 @@ struct reap {
 
 struct tcopy;
 
-/* Where a region is in this replay, as a parent hands it to a child. */
-struct tbase {
-	uint32_t region;
-	uint64_t base;
-};
-
 /*
  * A running task: where it reads its plan and where it reports. It lives
  * on the task's stack, so a replayed child touches no page its parent did
@@ -140,7 +134,7 @@ struct tctx {
 	const struct mmr_plan_piece *pieces;	/* indexed by op->piece */
 	struct mmr_xtask *x;		/* the shared counters, or &rec */
 	struct mmr_xtask rec;
-	const struct tbase *bases;	/* nbases of them, from the parent (see tcopy) */
+	const struct mmr_plan_base *bases;	/* nbases of them, from the parent (see tcopy) */
 	unsigned nbases;
 	unsigned nreaps;
 	unsigned unwaited;		/* children forked and not in reaps */
@@ -545,8 +539,6 @@ static void setup_task(const struct tctx *c);
  * where the regions they touch are mapped already (mmr_xrt.base is in
  * the shared memfd too).
  */
-#define TCOPY_MAX 2048		/* bytes of ops and pieces, at most */
-#define TBASE_MAX 16		/* regions in bases; others are read from mmr_xrt.base */
 
 struct tcopy {
 	bool live, siblings;
@@ -554,43 +546,22 @@ struct tcopy {
 	uint8_t nbases;
 	struct mmr_plan_task t;
 	/* nbases bases (only as many as there are: less stack), t.nops ops, their pieces */
-	struct tbase bases[];
+	struct mmr_plan_base bases[];
 };
-
-/*
- * Bytes of child's ops and their pieces (more than TCOPY_MAX: too many),
- * and in *nb (unless NULL) the most bases a copy may hand it.
- */
-static size_t tcopy_len(uint32_t child, unsigned *nb)
-{
-	const struct mmr_plan *p = mmr_xrt.plan;
-	const struct mmr_plan_task *t = &p->tasks[child];
-	size_t len = (size_t)t->nops * sizeof(struct mmr_plan_op), n = 0;
-
-	for (uint32_t i = 0; i < t->nops && len <= TCOPY_MAX; i++) {
-		const struct mmr_plan_op *op = &p->ops[t->op + i];
-
-		len += op->npieces * sizeof(struct mmr_plan_piece);
-		n += op->npieces + (op->kind == MMR_POP_BRK);
-	}
-	if (nb)
-		*nb = n < TBASE_MAX ? (unsigned)n : TBASE_MAX;
-	return len;
-}
 
 /* Hand region's base to the child, when it is mapped and there is room. */
 static void tbase_add(struct tcopy *cp, uint32_t region)
 {
 	uint64_t b;
 
-	if (region == MMR_PLAN_NONE || cp->nbases == TBASE_MAX)
+	if (region == MMR_PLAN_NONE || cp->nbases == MMR_PLAN_COPY_BASES)
 		return;
 	for (unsigned i = 0; i < cp->nbases; i++)
 		if (cp->bases[i].region == region)
 			return;
 	b = mmr_xrt.base[region];
 	if (b)
-		cp->bases[cp->nbases++] = (struct tbase){ region, b };
+		cp->bases[cp->nbases++] = (struct mmr_plan_base){ region, b };
 }
 
 static void tcopy_fill(struct tcopy *cp, uint32_t child, bool whole)
@@ -752,19 +723,10 @@ static void sweep(struct tctx *c)
 	}
 }
 
-/* Bytes of the tcopy do_fork hands child, at most. */
-static size_t tcopy_size(uint32_t child)
-{
-	unsigned nb;
-	size_t len = tcopy_len(child, &nb);
-
-	return sizeof(struct tcopy) + (len <= TCOPY_MAX ? nb * sizeof(struct tbase) + len : 0);
-}
-
 static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 {
 	uint32_t child = op->arg.fork.child;
-	size_t len = tcopy_len(child, NULL);
+	size_t len = mmr_plan_copy_len(mmr_xrt.plan, child, NULL);
 	struct tcopy *cp = c->tbuf;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uint64_t s, e;
@@ -772,7 +734,7 @@ static int do_fork(struct tctx *c, const struct mmr_plan_op *op)
 
 	if (sp > mmr_xrt.stack_lo && sp <= mmr_xrt.stack_hi && sp - mmr_xrt.stack_lo < MMR_XSTACK_RESERVE)
 		return -MMR_XF_STACK;
-	tcopy_fill(cp, child, len <= TCOPY_MAX);
+	tcopy_fill(cp, child, len <= MMR_PLAN_COPY_MAX);
 	sweep(c);
 	s = now();
 	pid = replay_fork(cp->t.opmask);
@@ -1052,8 +1014,6 @@ static void run_task(struct tctx *c)
 	c->reaps = NULL;
 	c->tbuf = NULL;
 	if (pt->opmask & (1u << MMR_POP_FORK)) {
-		size_t tmax = 0;
-
 		/*
 		 * What a forking parent writes around each fork (this task's
 		 * context, the table, the copy for the child, do_fork's frame
@@ -1062,17 +1022,9 @@ static void run_task(struct tctx *c)
 		 * the parent writes after a fork costs it a copy-on-write fault
 		 * while the child lives, and the recorded parent took one.
 		 */
-		for (uint32_t i = 0; i < pt->nops &&
-				     tmax < sizeof(struct tcopy) + TBASE_MAX * sizeof(struct tbase) + TCOPY_MAX;
-		     i++) {
-			size_t n = c->ops[i].kind == MMR_POP_FORK ? tcopy_size(c->ops[i].arg.fork.child) : 0;
-
-			if (n > tmax)
-				tmax = n;
-		}
 		/* as many as the plan counted (count_reaps), not a fixed table */
 		c->reaps = alloca((pt->reaps ? pt->reaps : 1u) * sizeof(*c->reaps));
-		c->tbuf = alloca(tmax);
+		c->tbuf = alloca(sizeof(struct tcopy) + pt->copy_max);
 	}
 	if (c->live)
 		x->pid = getpid();

@@ -128,6 +128,22 @@ struct mmr_plan_file {
  */
 #define MMR_PLAN_REAP_MAX 64
 
+/*
+ * What a parent hands a child it forks, on its own stack (the executor's
+ * tcopy): the child's ops and their pieces when they take at most
+ * MMR_PLAN_COPY_MAX bytes, with where up to MMR_PLAN_COPY_BASES of the
+ * regions they touch are mapped. Sized here, once per plan, because a
+ * forking task sizes its buffer before its first op: counted then, a
+ * fork loop of 15,000 children delayed its first op by 5 ms.
+ */
+#define MMR_PLAN_COPY_MAX 2048
+#define MMR_PLAN_COPY_BASES 16
+
+struct mmr_plan_base {
+	uint32_t region;
+	uint64_t base;		/* where the replay mapped it */
+};
+
 struct mmr_plan_task {
 	int32_t rec_pid, rec_tid;
 	uint32_t leader;	/* task index of the thread group leader */
@@ -135,6 +151,8 @@ struct mmr_plan_task {
 	bool thread;		/* not a leader */
 	bool initial;		/* exists at the start (no recorded creation) */
 	uint16_t reaps;		/* children it waits for at once, at most (MMR_PLAN_REAP_MAX) */
+	uint16_t copy_max;	/* bytes of the largest copy a fork child is handed,
+				 * past its header: bases, ops, pieces (0: none fits) */
 	uint32_t op, nops;	/* into mmr_plan.ops */
 	uint32_t setup, nsetup;	/* regions to create when the task starts (into setup_regions) */
 	uint32_t opmask;	/* 1 << enum mmr_pop for each kind it runs */
@@ -202,6 +220,27 @@ struct mmr_plan_opts {
 struct mmr_plan *mmr_plan_from_file(const char *path, const struct mmr_plan_opts *o);
 struct mmr_plan *mmr_plan_from_mem(const void *buf, size_t len, const struct mmr_plan_opts *o);
 void mmr_plan_free(struct mmr_plan *p);
+
+/*
+ * Bytes of task's ops and their pieces (more than MMR_PLAN_COPY_MAX: too
+ * many to hand over), and in *nbases (unless NULL) the most bases a copy
+ * of them carries. (Inline: the executor's helper has no planner.)
+ */
+static inline size_t mmr_plan_copy_len(const struct mmr_plan *p, uint32_t task, unsigned *nbases)
+{
+	const struct mmr_plan_task *t = &p->tasks[task];
+	size_t len = (size_t)t->nops * sizeof(struct mmr_plan_op), n = 0;
+
+	for (uint32_t i = 0; i < t->nops && len <= MMR_PLAN_COPY_MAX; i++) {
+		const struct mmr_plan_op *op = &p->ops[t->op + i];
+
+		len += op->npieces * sizeof(struct mmr_plan_piece);
+		n += op->npieces + (op->kind == MMR_POP_BRK);
+	}
+	if (nbases)
+		*nbases = n < MMR_PLAN_COPY_BASES ? (unsigned)n : MMR_PLAN_COPY_BASES;
+	return len;
+}
 
 /* Ops of the plan that count as recorded (every op). */
 uint64_t mmr_plan_ops(const struct mmr_plan *p);

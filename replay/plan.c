@@ -1115,6 +1115,32 @@ static void count_reaps(struct mmr_plan *p)
 	}
 }
 
+/* copy_max of every task that forks (see MMR_PLAN_COPY_MAX) */
+static void size_copies(struct mmr_plan *p)
+{
+	for (uint32_t i = 0; i < p->ntasks; i++) {
+		struct mmr_plan_task *t = &p->tasks[i];
+		size_t max = 0;
+
+		t->copy_max = 0;
+		if (!(t->opmask & (1u << MMR_POP_FORK)))
+			continue;
+		for (uint32_t k = 0; k < t->nops && max < MMR_PLAN_COPY_MAX +
+			     MMR_PLAN_COPY_BASES * sizeof(struct mmr_plan_base); k++) {
+			const struct mmr_plan_op *op = &p->ops[t->op + k];
+			unsigned nb;
+			size_t len;
+
+			if (op->kind != MMR_POP_FORK)
+				continue;
+			len = mmr_plan_copy_len(p, op->arg.fork.child, &nb);
+			if (len <= MMR_PLAN_COPY_MAX && len + nb * sizeof(struct mmr_plan_base) > max)
+				max = len + nb * sizeof(struct mmr_plan_base);
+		}
+		t->copy_max = (uint16_t)max;
+	}
+}
+
 /*
  * Keep only the files a replay uses: those of regions set up at a task's
  * start and those mmap ops map (a region made by mremap has its source's
@@ -1202,6 +1228,7 @@ static struct mmr_plan *plan_reader(struct mmr_trace_reader *r, const struct mmr
 	if (flatten(&b) < 0 || drop_unused_files(p) < 0)
 		goto fail;
 	count_reaps(p);
+	size_copies(p);
 	for (uint32_t i = 0; i < p->nregions; i++)
 		p->regions[i].len = page_up(&b, p->regions[i].len);
 	for (uint32_t i = 0; i < p->nfiles; i++)

@@ -542,6 +542,62 @@ static void test_reaps(void **state)
 	mmr_plan_free(p);
 }
 
+static void child_fault(char *ev, int pid, int ts, long addr)
+{
+	char e[256];
+
+	snprintf(e, sizeof(e), "{\"ev\":\"fault\",\"ts\":%d,\"pid\":%d,\"tid\":%d,\"addr\":%ld,\"err\":6}\n",
+		 ts, pid, pid, addr);
+	strcat(ev, e);
+}
+
+/* A forking task's buffer for its children's copies is sized by the plan. */
+static void test_copies(void **state)
+{
+	static char ev[65536];
+	size_t len2, len3, len4;
+	unsigned nb2, nb3, nb4;
+	struct mmr_plan *p;
+
+	(void)state;
+	ev[0] = '\0';
+	/* 1 forks 2 (exits at once), 3 (two touches) and 4 (40: too many to hand over) */
+	strcat(ev, TOUCH(1000, 8388608));
+	for (int c = 2; c <= 4; c++) {
+		char e[256];
+
+		snprintf(e, sizeof(e), "{\"ev\":\"fork\",\"ts\":%d,\"pid\":1,\"tid\":1,\"child\":%d,"
+			 "\"thread\":false,\"flags\":17}\n", 1000 * c, c);
+		strcat(ev, e);
+	}
+	child_fault(ev, 3, 5000, 8388608);
+	child_fault(ev, 3, 5000000, 8388608 + 65536);
+	for (int k = 0; k < 40; k++)
+		child_fault(ev, 4, 6000000 + 2000000 * k, 8388608 + 4096 * (k % 16));
+	strcat(ev, "{\"ev\":\"exit\",\"ts\":90000000,\"pid\":2,\"tid\":2,\"group\":true}\n"
+		   "{\"ev\":\"exit\",\"ts\":91000000,\"pid\":3,\"tid\":3,\"group\":true}\n"
+		   "{\"ev\":\"exit\",\"ts\":92000000,\"pid\":4,\"tid\":4,\"group\":true}\n"
+		   "{\"ev\":\"exit\",\"ts\":93000000,\"pid\":1,\"tid\":1,\"group\":true}\n");
+	p = plan_str(ev);
+	if (!p)
+		fail_msg("plan: %s", mmr_strerror());
+	assert_int_equal(p->ntasks, 4);
+	len2 = mmr_plan_copy_len(p, 1, &nb2);
+	len3 = mmr_plan_copy_len(p, 2, &nb3);
+	len4 = mmr_plan_copy_len(p, 3, &nb4);
+	/* 2: its exit; 3: two touches of two pages and its exit; 4: over the limit */
+	assert_int_equal(len2, sizeof(struct mmr_plan_op));
+	assert_int_equal(nb2, 0);
+	assert_int_equal(len3, 3 * sizeof(struct mmr_plan_op) + 2 * sizeof(struct mmr_plan_piece));
+	assert_int_equal(nb3, 2);
+	assert_true(len4 > MMR_PLAN_COPY_MAX);
+	/* the largest copy that is handed over: 3's */
+	assert_int_equal(p->tasks[0].copy_max, len3 + nb3 * sizeof(struct mmr_plan_base));
+	for (uint32_t t = 1; t < p->ntasks; t++)
+		assert_int_equal(p->tasks[t].copy_max, 0);
+	mmr_plan_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_maps),
 		cmocka_unit_test(test_main_stack),
 		cmocka_unit_test(test_reaps),
+		cmocka_unit_test(test_copies),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 	};
