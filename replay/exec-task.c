@@ -1252,10 +1252,14 @@ static void move_stack(uint32_t task)
 		if (p->regions[reg].main_stack)
 			base = mmr_xrt.base[reg];
 	}
-	/* one page apart: the recorded stack stays a mapping of its own */
-	if (len < MMR_XSTACK_RESERVE * 2 || base < len + 2 * mmr_xrt.page_size)
+	/*
+	 * Right below it, one mapping with it: fork copies one VMA less (a
+	 * vm_area_struct, an anon_vma and its chain to allocate and free in
+	 * every replayed child).
+	 */
+	if (len < MMR_XSTACK_RESERVE * 2 || base < len + mmr_xrt.page_size)
 		return;
-	at = base - mmr_xrt.page_size - len;
+	at = base - len;
 	m = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 	if (m == MAP_FAILED)

@@ -303,17 +303,20 @@ if int(nxt[0].split('-')[0], 16) == hi and nxt[1] == 'rw-p':
     sys.exit('its data, bss and heap are more than one mapping: ' + ' '.join(nxt))
 PYEOF
 fi
-# A static helper runs a root task right below the recorded [stack]: fork
-# then copies page tables the recorded program had anyway.
+# A static helper runs a root task right below the recorded [stack], in
+# one mapping with it: fork then copies page tables the recorded program
+# had anyway, and one VMA less than with a stack of its own.
 if ! grep -q 'ld-linux' helper-maps.txt; then
-	rstack=$(python3 -c "import json,sys; h=json.loads(open(sys.argv[1]).readline()); print('%x' % [m['start'] for p in h['maps'] for m in p['maps'] if m['file'] == '[stack]'][0])" "$FIX/replay-tree.jsonl")
+	read -r rstack rend <<EOF2
+$(python3 -c "import json,sys; h=json.loads(open(sys.argv[1]).readline()); print(*['%x %x' % (m['start'], m['end']) for p in h['maps'] for m in p['maps'] if m['file'] == '[stack]'][:1])" "$FIX/replay-tree.jsonl")
+EOF2
 	"$M" replay "$FIX/replay-tree.jsonl" -o slow.json --speed 0.02 --no-locks >out.txt 2>err.txt &
 	PID=$!
 	found=
 	i=0
 	while [ $i -lt 100 ] && [ -z "$found" ]; do
 		for c in $(pgrep -P $PID); do
-			grep -q "^$rstack-" /proc/"$c"/maps 2>/dev/null && found=$c && break
+			grep -q -- "-$rend rw-p" /proc/"$c"/maps 2>/dev/null && found=$c && break
 		done
 		[ -n "$found" ] || sleep 0.05
 		i=$((i + 1))
@@ -321,10 +324,15 @@ if ! grep -q 'ld-linux' helper-maps.txt; then
 	sleep 0.3
 	cp /proc/"$found"/maps tree-maps.txt 2>/dev/null
 	wait $PID
-	[ -s tree-maps.txt ] || fail "no replay process of replay-tree.jsonl found with its [stack] at $rstack"
-	below=$(printf '%x' $((0x$rstack - 4096)))
-	grep -q "^[0-9a-f]*-$below rw-p" tree-maps.txt ||
-		fail "the root does not run on a stack right below the recorded one ($below): $(grep -i stack tree-maps.txt)"
+	[ -s tree-maps.txt ] || fail "no replay process of replay-tree.jsonl found with its [stack] ending at $rend"
+	python3 - tree-maps.txt "$rstack" "$rend" <<'PYEOF' ||
+import sys
+lo, hi = int(sys.argv[2], 16), int(sys.argv[3], 16)
+spans = [[int(x, 16) for x in l.split()[0].split('-')] for l in open(sys.argv[1])]
+# one mapping from well below the recorded stack (the helper's frames) to its end
+sys.exit(not any(s <= lo - (1 << 20) and e == hi for s, e in spans))
+PYEOF
+		fail "the root does not run on a stack in one mapping with the recorded one ($rstack-$rend): $(grep -i -- "-$rend" tree-maps.txt)"
 	# ... and the recorded heap (at 0x555500000000, a 2 MiB boundary)
 	# next to the helper's data, in its 512 GiB: one page of PUDs for both
 	python3 - tree-maps.txt <<'PYEOF' || fail "the recorded heap is not next to the helper's data: $(head -4 tree-maps.txt)"
