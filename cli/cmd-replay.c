@@ -356,6 +356,7 @@ int cmd_replay(int argc, char **argv)
 		ctx.measure = mmr_measure_new();
 		if (!ctx.measure)
 			goto lib_fail;
+		mmr_measure_expect(ctx.measure, plan->events);
 	}
 	eo.hooks = (struct mmr_exec_hooks){ hook_start, hook_end, &ctx };
 	x = mmr_exec_new(plan, &eo);

@@ -83,12 +83,12 @@ struct mmr_recorder_opts {
 	 */
 	bool faults_implied;
 	/*
-	 * Keep up to this many bytes of ring-buffer pages raw in memory:
-	 * mmr_recorder_read() then only copies pages out of the kernel, and
-	 * decodes (in one batch) only when that much is held;
-	 * mmr_recorder_flush() decodes the rest. For a measurement that
-	 * should not take CPU from what it measures while it runs. 0: decode
-	 * as pages are read.
+	 * For a measurement that should not take CPU from what it measures
+	 * while it runs: mmr_recorder_read() reads nothing until a kernel
+	 * ring is half full (size them with buffer_kb), then only copies the
+	 * pages out, keeping up to this many bytes of them raw in memory
+	 * before it decodes a batch; mmr_recorder_flush() decodes the rest.
+	 * 0: read at every call and decode as pages are read.
 	 */
 	size_t hold_bytes;
 	/*

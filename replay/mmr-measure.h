@@ -34,6 +34,13 @@ void mmr_measure_free(struct mmr_measure *m);
 int mmr_measure_event(const struct mmr_event *ev, void *arg);
 
 /*
+ * The trace has this many lines: sizes the kernel's ring buffers so that
+ * a run's events stay there until it ends (see measure.c). 0 (the
+ * default): the recorder's default size.
+ */
+void mmr_measure_expect(struct mmr_measure *m, uint64_t lines);
+
+/*
  * Start following pids (and their threads and future children) in a
  * tracefs instance, read by a thread of the caller. MMR_E_NOTSUP without
  * tracefs or root.
