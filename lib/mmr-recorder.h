@@ -84,11 +84,15 @@ struct mmr_recorder_opts {
 	bool faults_implied;
 	/*
 	 * For a measurement that should not take CPU from what it measures
-	 * while it runs: mmr_recorder_read() reads nothing until a kernel
-	 * ring is half full (size them with buffer_kb), then only copies the
-	 * pages out, keeping up to this many bytes of them raw in memory
+	 * while it runs: mmr_recorder_read() with a timeout reads nothing
+	 * until a kernel ring is half full (size them with buffer_kb; before
+	 * Linux 6.1 poll(2) wakes on any data, and it reads as it goes), then
+	 * only copies the pages out, keeping up to this many bytes of them
+	 * raw in memory (about half of it used: rings grow by doubling)
 	 * before it decodes a batch; mmr_recorder_flush() decodes the rest.
-	 * 0: read at every call and decode as pages are read.
+	 * Events reach the callback late, so not for a recording cut into
+	 * files (mmr_recorder_new_segment). 0: read at every call and decode
+	 * as pages are read.
 	 */
 	size_t hold_bytes;
 	/*
@@ -139,8 +143,9 @@ int mmr_recorder_stop(struct mmr_recorder *r);
 /*
  * Wait up to timeout_ms (0: do not wait) for data, drain the per-CPU ring
  * buffers, decode and call cb for every event whose position in time order
- * is settled. Returns the number of events delivered, or -1 (also when cb
- * returned non-zero).
+ * is settled (holding, see hold_bytes: copy the pages out, decode only
+ * when the budget is reached). Returns the number of events delivered, or
+ * -1 (also when cb returned non-zero).
  */
 int mmr_recorder_read(struct mmr_recorder *r, mmr_event_cb cb, void *arg, int timeout_ms);
 /*

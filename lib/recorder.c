@@ -775,16 +775,26 @@ int mmr_recorder_flush(struct mmr_recorder *r, mmr_event_cb cb, void *arg)
 	if (!r->stopped && mmr_recorder_stop(r) < 0)
 		return -1;
 	set_cb(r, cb, arg);
+	/*
+	 * Tracing is off: a drained CPU has nothing older to come. A CPU
+	 * whose ring filled still has newer records in the kernel: merge no
+	 * further than the start of its last page read, or those records
+	 * would come after later ones of the other CPUs.
+	 */
 	do {
+		uint64_t bound = UINT64_MAX;
+
 		more = false;
 		for (unsigned i = 0; i < r->ncpus; i++) {
 			int f = fill_cpu(r, &r->cpus[i]);
 
 			if (f < 0)
 				return -1;
+			if (f && r->cpus[i].last_page_ts < bound)
+				bound = r->cpus[i].last_page_ts;
 			more |= f;
 		}
-		if (merge(r, UINT64_MAX) < 0)
+		if (merge(r, bound) < 0)
 			return -1;
 	} while (more);
 	if (mmr_decoder_finish(r->d, r->last_ts > r->stop_ns ? r->last_ts : r->stop_ns) < 0)

@@ -28,11 +28,11 @@ struct stack {
 /*
  * The run's events stay in the kernel's ring buffers until it ends, sized
  * for what the trace had (EVENT_BYTES a trace line, twice over: a ring is
- * read when half full), between the recorder's default and RING_MAX a
- * CPU; what does not fit is read raw and held (HOLD_MAX), and everything
- * is decoded after the run. Each at most 1/16 of MemAvailable: the
- * replay's own memory comes first. A 2 s fork replay on 2 CPUs (1.0 M
- * trace lines) read 32-40 MiB of events.
+ * read when half full), between RING_MIN_KB and RING_MAX_KB a CPU; what
+ * does not fit is read raw and held (HOLD_MAX), and everything is decoded
+ * after the run. Each at most 1/16 of MemAvailable: the replay's own
+ * memory comes first. A 2 s fork replay on 2 CPUs (1.0 M trace lines)
+ * read 32-40 MiB of events.
  */
 #define EVENT_BYTES 48
 #define RING_MIN_KB 4096
@@ -72,6 +72,9 @@ static unsigned ring_kb(const struct mmr_measure *m, uint64_t budget)
 {
 	long n = sysconf(_SC_NPROCESSORS_CONF);
 	uint64_t ncpus = n > 0 ? (uint64_t)n : 1, kb = m->expect * EVENT_BYTES * 2 / ncpus / 1024;
+
+	if (!m->expect)
+		return 0;	/* the recorder's default */
 
 	if (kb > budget / ncpus / 1024)
 		kb = budget / ncpus / 1024;
