@@ -15,7 +15,10 @@
 #       ops per second (target >= 0.8)
 #   (m) replay closed loop with locks measured, against the traced
 #       original (the trace's own pace): below 1, the as-recorded replay
-#       (b) cannot keep up with the recorded timeline and lags
+#       (b) cannot keep up with the recorded timeline and lags; against
+#       the trace's pace in its busier 20 ms stretches (p90): below 1, it
+#       falls behind there and catches up only where the recorder slowed
+#       the program down
 # Ops: faults (pages) for the fault workload, forks for the fork workload;
 # (a) counts what the program did itself, (c) what the replay did. The
 # traced original (the trace's own ops per second of its duration) is
@@ -156,11 +159,31 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
     # unequal shares caps c/a at (mean share / largest share).
     shares = [v for v in per.values() if v > n / (4 * len(per))]
     ceiling = sum(shares) / len(shares) / max(shares) if shares else 1
+    # The recorder's cost comes in bursts (when it reads): in between, the
+    # program ran at nearly its untraced pace, and an as-recorded replay
+    # slower than that falls behind there. The trace's pace in 20 ms bins:
+    t0 = None
+    bins = {}
+    for line in open(f'{T}/{w}.jsonl'):
+        e = json.loads(line)
+        if 'ts' not in e:
+            continue
+        if t0 is None:
+            t0 = e['ts']
+        if e['ev'] == op and not e.get('thread'):
+            k = (e['ts'] - t0) // 20000000
+            bins[k] = bins.get(k, 0) + e.get('n', 1)
+    # whole bins only (the first and last are cut)
+    paces = sorted(bins.get(k, 0) * 50 for k in range(1, max(bins))) if len(bins) > 2 else []
     c = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.c'))
     print(f'  {w}-workload')
     print(f'    (a) original, untraced         {a:12.0f} {op}s/s   1.000')
     print(f'    traced original (the trace)    {n / (dur / 1e9):12.0f} {op}s/s   {n / (dur / 1e9) / a:.3f}'
           f'  ({n} {op}s in {dur / 1e9:.3f} s)')
+    if paces:
+        q = lambda f: paces[min(len(paces) - 1, int(f * len(paces)))]
+        print(f'        its pace in 20 ms bins: p10 {q(0.1)}, p50 {q(0.5)}, p90 {q(0.9)}, max {paces[-1]} {op}s/s'
+              f' ({q(0.9) / a:.3f} of (a) at p90)')
     print(f'    (c) replay, closed loop        {c:12.0f} {op}s/s   c/a = {c / a:.3f}  (target >= 0.8;'
           f' this trace\'s workers did {min(shares)}-{max(shares)} {op}s: c/a <= {ceiling:.3f} for a perfect replay)')
     qa = [v[0] for v in quiet(rows(f'{T}/{w}.a'))]
@@ -171,7 +194,8 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
     else:
         print(f'        too few reps with < 5% CPU stolen for a steal-free c/a ({len(qa)} a, {len(qc)} c)')
     mm = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.m'))
-    print(f'    (m) closed loop, locks measured{mm:12.0f} {op}s/s   m/traced = {mm / (n / (dur / 1e9)):.3f}')
+    print(f'    (m) closed loop, locks measured{mm:12.0f} {op}s/s   m/traced = {mm / (n / (dur / 1e9)):.3f}'
+          + (f', against the trace\'s p90 bin {mm / q(0.9):.3f}' if paces else ''))
     for m, what in (('b', 'as recorded, locks measured'), ('n', 'as recorded, --no-locks   ')):
         r = rows(f'{T}/{w}.{m}')
         p50 = statistics.median(v[0] for v in r)
