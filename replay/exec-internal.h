@@ -151,6 +151,10 @@ struct mmr_xrt {
 	uintptr_t stack_lo, stack_hi;
 	/* the stack exec gave the helper, [lo, hi) (0, 0: unknown; see task-main.c) */
 	uintptr_t exec_stack_lo, exec_stack_hi;
+	/* the kernel's [vvar]...[vdso] mappings exec gave it, in address order */
+	struct { uintptr_t lo, hi; } vdso[4];
+	unsigned nvdso;
+	bool vdso_moved;	/* to the recorded place (move_vdso): not to be called */
 	/* the static helper's image, code to heap (0, 0: unknown), and the shift it led to */
 	uintptr_t self_lo, self_hi;
 	struct mmr_xshift shift;

@@ -29,6 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(MMR_TASK_STATIC) && __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+
 #include "mmr-hist.h"
 #include "exec-internal.h"
 #include "tsc-clock.h"
@@ -95,7 +99,10 @@ static uint64_t now(void)
 
 	if (mmr_xrt.tsc_mult)
 		return mmr_tsc_ns(mmr_tsc(), tsc_at, tsc_ns, mmr_xrt.tsc_mult);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (mmr_xrt.vdso_moved)
+		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	else
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
@@ -1229,6 +1236,73 @@ static void root_entry(void)
 	root_main(root_task);
 }
 
+/* This thread's rseq is registered: glibc's sched_getcpu reads it, not the vDSO. */
+static bool rseq_registered(void)
+{
+#ifdef RSEQ_SIG
+	return __rseq_size &&
+	       (int32_t)((struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset))->cpu_id >= 0;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Move the kernel's [vvar]...[vdso] block to where the recorded process
+ * had it. [vvar] is a PFN mapping, whose entries fork copies: ours, alone
+ * at the top of the address space (ADDR_NO_RANDOMIZE), cost every
+ * replayed fork a PTE and a PMD page the recorded one did not have
+ * (a page in a GiB of its own: 3.6% of a fork loop's pace on a 2-CPU VM).
+ * The vDSO's code finds its data at a fixed distance, so the block moves
+ * whole. glibc's pointers into it go stale: nothing here calls it after
+ * this (now() falls back to the system call, sched_getcpu reads rseq,
+ * which must be registered). Moved whole or not at all; before any fork
+ * or thread.
+ */
+static void move_vdso(uint32_t task)
+{
+	const struct mmr_plan_task *pt = &mmr_xrt.plan->tasks[task];
+	unsigned n = mmr_xrt.nvdso, k;
+	uintptr_t lo, at = (uintptr_t)pt->vdso_at;
+	void *m;
+
+	if (!pt->vdso_len || !n || !rseq_registered())
+		return;
+	lo = mmr_xrt.vdso[0].lo;
+	for (k = 1; k < n; k++)
+		if (mmr_xrt.vdso[k].lo != mmr_xrt.vdso[k - 1].hi)
+			return;
+	if (mmr_xrt.vdso[n - 1].hi - lo != pt->vdso_len || at == lo)
+		return;
+	/* the place must be free: held by a placeholder that the pieces replace */
+	m = mmap((void *)at, pt->vdso_len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m != (void *)at) {
+		if (m != MAP_FAILED)
+			munmap(m, pt->vdso_len);
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		size_t len = mmr_xrt.vdso[k].hi - mmr_xrt.vdso[k].lo;
+
+		if (mremap((void *)mmr_xrt.vdso[k].lo, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)(mmr_xrt.vdso[k].lo - lo + at)) == MAP_FAILED)
+			break;
+	}
+	if (k < n) {
+		/* put back what moved; the rest of the placeholder goes */
+		while (k-- > 0) {
+			size_t len = mmr_xrt.vdso[k].hi - mmr_xrt.vdso[k].lo;
+
+			mremap((void *)(mmr_xrt.vdso[k].lo - lo + at), len, len,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, (void *)mmr_xrt.vdso[k].lo);
+		}
+		munmap((void *)at, pt->vdso_len);
+		return;
+	}
+	mmr_xrt.vdso_moved = true;
+}
+
 /*
  * Go on with the root task on a stack right below the recorded program's
  * (its [stack] in the header, mapped by setup_task), the stack exec gave
@@ -1323,6 +1397,7 @@ void mmr_xtask_root(uint32_t task, pid_t pgid)
 	place_binary(task);
 	setup_task(&c);
 #ifdef MMR_TASK_STATIC
+	move_vdso(task);
 	move_stack(task);
 #endif
 	root_main(task);

@@ -157,6 +157,11 @@ struct mmr_plan_task {
 	uint32_t setup, nsetup;	/* regions to create when the task starts (into setup_regions) */
 	uint32_t opmask;	/* 1 << enum mmr_pop for each kind it runs */
 	uint64_t end_ts;	/* ts of its last op (or exit) */
+	/*
+	 * Where the header had the kernel's [vvar]...[vdso] block of the
+	 * process (contiguous, [vsyscall] aside); 0, 0: not known.
+	 */
+	uint64_t vdso_at, vdso_len;
 };
 
 /* A recorded reclaim episode (replayed by --reclaim=pageout). */

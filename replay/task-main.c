@@ -189,8 +189,12 @@ static void merge_data(void)
 			mmr_xrt.exec_stack_lo = s;
 			mmr_xrt.exec_stack_hi = e;
 		}
+		if ((strstr(line, " [vvar") || strstr(line, " [vdso]\n")) && mmr_xrt.nvdso < 4) {
+			mmr_xrt.vdso[mmr_xrt.nvdso].lo = s;
+			mmr_xrt.vdso[mmr_xrt.nvdso++].hi = e;
+		}
 		if (done)
-			continue;
+			continue;	/* read on for [stack] and [vdso] */
 		if (!n) {
 			if (s <= mark && mark < e && !strcmp(perms, "rw-p")) {
 				start = s;
@@ -201,7 +205,7 @@ static void merge_data(void)
 			end = e;
 			n++;
 		} else {
-			done = true;	/* read on for [stack] */
+			done = true;
 		}
 	}
 	fclose(f);

@@ -254,6 +254,40 @@ if [ -n "$WL" ] && [ -x "$WL" ]; then
 		forks=$(grep -c '"ev":"fork".*"thread":false' wl.jsonl)
 		[ "$(py 'sum(o["hist"]["count"] for o in r["summary"]["ops"] if o["op"]=="fork")' wl.json)" = $((2 * forks)) ] ||
 			fail "recorded workload: fork count is not 2 x $forks"
+		# A static helper moves the kernel's [vvar]...[vdso] block to
+		# where the recorded process had it: fork copies [vvar]'s entries.
+		vv=$(python3 -c "import json,sys; h=json.loads(open(sys.argv[1]).readline()); print(*['%x' % m['start'] for m in h['maps'][0]['maps'] if m['file'] == '[vvar]'][:1])" wl.jsonl)
+		if [ -n "$vv" ]; then
+			# stretched to a second, whatever the recording's length
+			speed=$(python3 -c "
+import json, sys
+ts = [e['ts'] for e in map(json.loads, open(sys.argv[1])) if 'ts' in e and e['ev'] not in ('header', 'footer')]
+print('%.6f' % max(1e-4, (max(ts) - min(ts)) / 1e9))" wl.jsonl)
+			"$M" replay wl.jsonl -o wl-slow.json --speed "$speed" --no-locks >out.txt 2>err.txt &
+			PID=$!
+			found=
+			i=0
+			while [ $i -lt 100 ] && [ -z "$found" ]; do
+				for c in $(pgrep -P $PID); do
+					grep -q ' \[vvar\]' /proc/"$c"/maps 2>/dev/null && found=$c && break
+				done
+				[ -n "$found" ] || sleep 0.05
+				i=$((i + 1))
+			done
+			sleep 0.3
+			cp /proc/"$found"/maps wl-maps.txt 2>/dev/null
+			wait $PID || fail "slow replay of the recorded workload: $(cat err.txt)"
+			[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' wl-slow.json)" = 0 ] ||
+				fail "slow replay of the recorded workload: failures: $(py 'r["summary"]["fidelity"]["failures"]' wl-slow.json)"
+			if [ ! -s wl-maps.txt ]; then
+				fail "no replay process of wl.jsonl found"
+			elif grep -q 'ld-linux' wl-maps.txt; then
+				echo "   (the helper is not static: its vDSO stays where exec put it)"
+			else
+				grep -q "^$vv-.* \[vvar\]" wl-maps.txt ||
+					fail "the replay process's [vvar] is not at the recorded $vv: $(grep ' \[v' wl-maps.txt)"
+			fi
+		fi
 	else
 		echo "   (recording failed, not checking: $(tail -1 rec.err))"
 	fi

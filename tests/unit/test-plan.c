@@ -465,6 +465,10 @@ static void test_kernel_maps(void **state)
 	assert_int_equal(p->unresolved, 0);
 	for (uint32_t r = 0; r < p->nregions; r++)
 		assert_int_not_equal(p->regions[r].rec_start, 8388608);
+	/* where the process had the block, for the helper to move its own there */
+	assert_int_equal(p->tasks[0].vdso_at, 8388608);
+	assert_int_equal(p->tasks[0].vdso_len, 8413184 - 8388608);
+	assert_int_equal(p->tasks[1].vdso_len, 0);	/* forked: it has its parent's */
 	mmr_plan_free(p);
 }
 
