@@ -148,17 +148,6 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
     a = statistics.median(v[0] for v in rows(f'{T}/{w}.a'))
     n = dur = 0
     per = {}
-    for line in open(f'{T}/{w}.jsonl'):
-        e = json.loads(line)
-        if e['ev'] == op and not e.get('thread'):
-            n += e.get('n', 1)
-            per[e['pid']] = per.get(e['pid'], 0) + e.get('n', 1)
-        elif e['ev'] == 'footer':
-            dur = e['duration_ns']
-    # Closed loop ends with the busiest worker: a trace whose workers did
-    # unequal shares caps c/a at (mean share / largest share).
-    shares = [v for v in per.values() if v > n / (4 * len(per))]
-    ceiling = sum(shares) / len(shares) / max(shares) if shares else 1
     # The recorder's cost comes in bursts (when it reads): in between, the
     # program ran at nearly its untraced pace, and an as-recorded replay
     # slower than that falls behind there. The trace's pace in 20 ms bins:
@@ -166,13 +155,19 @@ for w, op in (('fault', 'fault'), ('fork', 'fork')):
     bins = {}
     for line in open(f'{T}/{w}.jsonl'):
         e = json.loads(line)
-        if 'ts' not in e:
-            continue
-        if t0 is None:
+        if t0 is None and 'ts' in e:
             t0 = e['ts']
         if e['ev'] == op and not e.get('thread'):
+            n += e.get('n', 1)
+            per[e['pid']] = per.get(e['pid'], 0) + e.get('n', 1)
             k = (e['ts'] - t0) // 20000000
             bins[k] = bins.get(k, 0) + e.get('n', 1)
+        elif e['ev'] == 'footer':
+            dur = e['duration_ns']
+    # Closed loop ends with the busiest worker: a trace whose workers did
+    # unequal shares caps c/a at (mean share / largest share).
+    shares = [v for v in per.values() if v > n / (4 * len(per))]
+    ceiling = sum(shares) / len(shares) / max(shares) if shares else 1
     # whole bins only (the first and last are cut)
     paces = sorted(bins.get(k, 0) * 50 for k in range(1, max(bins))) if len(bins) > 2 else []
     c = statistics.median(v[0] / (v[1] / 1e9) for v in rows(f'{T}/{w}.c'))

@@ -75,7 +75,6 @@ static unsigned ring_kb(const struct mmr_measure *m, uint64_t budget)
 
 	if (!m->expect)
 		return 0;	/* the recorder's default */
-
 	if (kb > budget / ncpus / 1024)
 		kb = budget / ncpus / 1024;
 	if (kb > RING_MAX_KB)

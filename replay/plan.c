@@ -356,18 +356,17 @@ static int initial_maps(struct builder *b, uint32_t task, int32_t pid)
 		if (!strncmp(m->file, "[v", 2)) {
 			struct mmr_plan_task *t = &b->p->tasks[task];
 
-			if (m->end > m->start && m->end <= USER_TOP &&
-			    mmr_mm_insert(mm, m->start, m->end, MMR_PLAN_NONE, m->start) < 0)
+			if (m->end <= m->start || m->end > USER_TOP)
+				continue;
+			if (mmr_mm_insert(mm, m->start, m->end, MMR_PLAN_NONE, m->start) < 0)
 				return -1;
-			/* [vvar], [vvar_vclock], [vdso]: one block (see exec-task.c) */
-			if (m->end > m->start && m->end <= USER_TOP && strcmp(m->file, "[vsyscall]")) {
-				if (!t->vdso_len) {
-					t->vdso_at = m->start;
-					t->vdso_len = m->end - m->start;
-				} else if (m->start == t->vdso_at + t->vdso_len) {
-					t->vdso_len += m->end - m->start;
-				}
-			}
+			/* [vvar], [vvar_vclock], [vdso]: one block (see move_vdso in exec-task.c) */
+			if (!strcmp(m->file, "[vsyscall]"))
+				continue;
+			if (!t->vdso_len)
+				t->vdso_at = m->start;
+			if (m->start == t->vdso_at + t->vdso_len)
+				t->vdso_len += m->end - m->start;
 			continue;
 		}
 		if (m->end <= m->start || (m->start | m->end) & (b->p->page_size - 1))

@@ -78,6 +78,21 @@ running() {
 }
 
 # Run mmreplay in the background so its pid is known; sets PID and RC.
+# catch_maps PATTERN FILE: while the replay $PID runs, the maps of the
+# first of its processes whose maps match PATTERN (5 s at most), in FILE
+catch_maps() {
+	local found= i=0 c
+	while [ $i -lt 100 ] && [ -z "$found" ]; do
+		for c in $(pgrep -P "$PID"); do
+			grep -q -e "$1" /proc/"$c"/maps 2>/dev/null && found=$c && break
+		done
+		[ -n "$found" ] || sleep 0.05
+		i=$((i + 1))
+	done
+	sleep 0.3
+	[ -z "$found" ] || cp /proc/"$found"/maps "$2" 2>/dev/null
+}
+
 run_bg() {
 	"$M" "$@" >out.txt 2>err.txt &
 	PID=$!
@@ -265,17 +280,7 @@ ts = [e['ts'] for e in map(json.loads, open(sys.argv[1])) if 'ts' in e and e['ev
 print('%.6f' % max(1e-4, (max(ts) - min(ts)) / 1e9))" wl.jsonl)
 			"$M" replay wl.jsonl -o wl-slow.json --speed "$speed" --no-locks >out.txt 2>err.txt &
 			PID=$!
-			found=
-			i=0
-			while [ $i -lt 100 ] && [ -z "$found" ]; do
-				for c in $(pgrep -P $PID); do
-					grep -q ' \[vvar\]' /proc/"$c"/maps 2>/dev/null && found=$c && break
-				done
-				[ -n "$found" ] || sleep 0.05
-				i=$((i + 1))
-			done
-			sleep 0.3
-			cp /proc/"$found"/maps wl-maps.txt 2>/dev/null
+			catch_maps ' \[vvar\]' wl-maps.txt
 			wait $PID || fail "slow replay of the recorded workload: $(cat err.txt)"
 			[ "$(py 'r["summary"]["fidelity"]["ops_failed"]' wl-slow.json)" = 0 ] ||
 				fail "slow replay of the recorded workload: failures: $(py 'r["summary"]["fidelity"]["failures"]' wl-slow.json)"
@@ -346,17 +351,7 @@ $(python3 -c "import json,sys; h=json.loads(open(sys.argv[1]).readline()); print
 EOF2
 	"$M" replay "$FIX/replay-tree.jsonl" -o slow.json --speed 0.02 --no-locks >out.txt 2>err.txt &
 	PID=$!
-	found=
-	i=0
-	while [ $i -lt 100 ] && [ -z "$found" ]; do
-		for c in $(pgrep -P $PID); do
-			grep -q -- "-$rend rw-p" /proc/"$c"/maps 2>/dev/null && found=$c && break
-		done
-		[ -n "$found" ] || sleep 0.05
-		i=$((i + 1))
-	done
-	sleep 0.3
-	cp /proc/"$found"/maps tree-maps.txt 2>/dev/null
+	catch_maps "-$rend rw-p" tree-maps.txt
 	wait $PID
 	[ -s tree-maps.txt ] || fail "no replay process of replay-tree.jsonl found with its [stack] ending at $rend"
 	python3 - tree-maps.txt "$rstack" "$rend" <<'PYEOF' ||

@@ -512,6 +512,26 @@ static void test_main_stack(void **state)
  * stack): those recorded to exit before their parent ends, pending until
  * the first op of the parent's recorded after their exit.
  */
+/* Append to ev: pid forks child (a process) at ts. */
+static void add_fork(char *ev, int ts, int pid, int child)
+{
+	char e[256];
+
+	snprintf(e, sizeof(e), "{\"ev\":\"fork\",\"ts\":%d,\"pid\":%d,\"tid\":%d,\"child\":%d,"
+		 "\"thread\":false,\"flags\":17}\n", ts, pid, pid, child);
+	strcat(ev, e);
+}
+
+/* Append to ev: a write fault of pid at addr at ts. */
+static void child_fault(char *ev, int pid, int ts, long addr)
+{
+	char e[256];
+
+	snprintf(e, sizeof(e), "{\"ev\":\"fault\",\"ts\":%d,\"pid\":%d,\"tid\":%d,\"addr\":%ld,\"err\":6}\n",
+		 ts, pid, pid, addr);
+	strcat(ev, e);
+}
+
 static void test_reaps(void **state)
 {
 	char ev[4096] = "";
@@ -520,13 +540,8 @@ static void test_reaps(void **state)
 	(void)state;
 	/* 1 forks 2, 3 and 4; 2 and 3 exit, then 1 touches, forks 5 (outlives it) and exits */
 	strcat(ev, TOUCH(1000, 8388608));
-	for (int c = 2; c <= 4; c++) {
-		char e[256];
-
-		snprintf(e, sizeof(e), "{\"ev\":\"fork\",\"ts\":%d,\"pid\":1,\"tid\":1,\"child\":%d,"
-			 "\"thread\":false,\"flags\":17}\n", 1000 + 1000 * c, c);
-		strcat(ev, e);
-	}
+	for (int c = 2; c <= 4; c++)
+		add_fork(ev, 1000 + 1000 * c, 1, c);
 	strcat(ev, "{\"ev\":\"exit\",\"ts\":6000,\"pid\":2,\"tid\":2,\"group\":true}\n"
 		   "{\"ev\":\"exit\",\"ts\":7000,\"pid\":3,\"tid\":3,\"group\":true}\n");
 	strcat(ev, TOUCH(8000, 8388608));
@@ -546,14 +561,6 @@ static void test_reaps(void **state)
 	mmr_plan_free(p);
 }
 
-static void child_fault(char *ev, int pid, int ts, long addr)
-{
-	char e[256];
-
-	snprintf(e, sizeof(e), "{\"ev\":\"fault\",\"ts\":%d,\"pid\":%d,\"tid\":%d,\"addr\":%ld,\"err\":6}\n",
-		 ts, pid, pid, addr);
-	strcat(ev, e);
-}
 
 /* A forking task's buffer for its children's copies is sized by the plan. */
 static void test_copies(void **state)
@@ -567,13 +574,8 @@ static void test_copies(void **state)
 	ev[0] = '\0';
 	/* 1 forks 2 (exits at once), 3 (two touches) and 4 (40: too many to hand over) */
 	strcat(ev, TOUCH(1000, 8388608));
-	for (int c = 2; c <= 4; c++) {
-		char e[256];
-
-		snprintf(e, sizeof(e), "{\"ev\":\"fork\",\"ts\":%d,\"pid\":1,\"tid\":1,\"child\":%d,"
-			 "\"thread\":false,\"flags\":17}\n", 1000 * c, c);
-		strcat(ev, e);
-	}
+	for (int c = 2; c <= 4; c++)
+		add_fork(ev, 1000 * c, 1, c);
 	child_fault(ev, 3, 5000, 8388608);
 	child_fault(ev, 3, 5000000, 8388608 + 65536);
 	for (int k = 0; k < 40; k++)
